@@ -1,0 +1,1 @@
+"""edgedock: container applications from private registries on fleets of edge devices."""
