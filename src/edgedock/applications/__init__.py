@@ -1,0 +1,1 @@
+"""Applications: named groups of releases."""

@@ -1,0 +1,92 @@
+"""Writing and searching the audit trail. Append only: there is no update or delete here."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edgedock.actors import Actor
+from edgedock.audit.models import AuditEvent
+from edgedock.audit.schemas import AuditEventRead, AuditFilter
+from edgedock.pagination import Page, check_limit, decode_cursor, encode_cursor
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    action: str,
+    resource_type: str,
+    resource_id: uuid.UUID | str | None,
+    summary: str,
+    credentials_id: uuid.UUID | None = None,
+    device_id: uuid.UUID | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event in the caller's transaction, so it exists exactly when the change does."""
+    event = AuditEvent(
+        tenant_id=actor.tenant_id,
+        actor=actor.name,
+        action=action,
+        resource_type=resource_type,
+        resource_id=str(resource_id) if resource_id is not None else None,
+        summary=summary,
+        credentials_id=credentials_id,
+        device_id=device_id,
+        details=details or {},
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+def to_read(event: AuditEvent) -> AuditEventRead:
+    return AuditEventRead(
+        id=event.seq,
+        at=event.at,
+        actor=event.actor,
+        action=event.action,
+        resource_type=event.resource_type,
+        resource_id=event.resource_id,
+        credentials_id=event.credentials_id,
+        device_id=event.device_id,
+        summary=event.summary,
+        details=event.details,
+    )
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    filters: AuditFilter,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[AuditEventRead]:
+    """Newest first."""
+    check_limit(limit)
+    stmt = select(AuditEvent).where(AuditEvent.tenant_id == tenant_id)
+    if filters.credentials_id:
+        stmt = stmt.where(AuditEvent.credentials_id == filters.credentials_id)
+    if filters.device_id:
+        stmt = stmt.where(AuditEvent.device_id == filters.device_id)
+    if filters.resource_type:
+        stmt = stmt.where(AuditEvent.resource_type == filters.resource_type)
+    if filters.resource_id:
+        stmt = stmt.where(AuditEvent.resource_id == filters.resource_id)
+    if filters.action:
+        stmt = stmt.where(AuditEvent.action == filters.action)
+    if filters.since:
+        stmt = stmt.where(AuditEvent.at >= filters.since)
+    if filters.until:
+        stmt = stmt.where(AuditEvent.at < filters.until)
+    if cursor:
+        (last_seq,) = decode_cursor(cursor, size=1, types=(int,))
+        stmt = stmt.where(AuditEvent.seq < last_seq)
+    rows = (await session.scalars(stmt.order_by(AuditEvent.seq.desc()).limit(limit + 1))).all()
+    items = [to_read(e) for e in rows[:limit]]
+    next_cursor = encode_cursor([rows[limit - 1].seq]) if len(rows) > limit else None
+    return Page[AuditEventRead](items=items, next_cursor=next_cursor)

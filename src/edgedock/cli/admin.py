@@ -1,0 +1,234 @@
+"""Admin commands that work on the database directly: tenants, tokens, keys, migrations."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, TypeVar
+
+import typer
+
+from edgedock.cli.output import fail, print_table
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from edgedock.crypto import Keyring
+
+T = TypeVar("T")
+
+tenants = typer.Typer(help="Tenants: nothing ever crosses between them.", no_args_is_help=True)
+tokens = typer.Typer(help="API tokens for people and scripts.", no_args_is_help=True)
+keys = typer.Typer(help="The keyring that encrypts stored secrets.", no_args_is_help=True)
+db = typer.Typer(help="The database schema.", no_args_is_help=True)
+
+
+def run_in_transaction(work: Callable[[AsyncSession, Keyring], Awaitable[T]]) -> T:
+    """Run `work` in one transaction with the configured database and keyring."""
+    from edgedock.config import load_settings
+    from edgedock.db import Database
+    from edgedock.errors import EdgedockError
+    from edgedock.server.app import load_keyring
+
+    settings = load_settings()
+
+    async def _main() -> T:
+        database = Database.connect(settings.effective_database_url)
+        try:
+            async with database.transaction() as session:
+                return await work(session, load_keyring(settings))
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(_main())
+    except EdgedockError as exc:
+        fail(exc.message)
+
+
+@tenants.command("create")
+def create_tenant(slug: str) -> None:
+    """Create a tenant and print its first admin API token, alone on stdout."""
+    from edgedock.tenants import service as tenant_service
+    from edgedock.tokens import service as token_service
+
+    async def work(session: AsyncSession, keyring: Keyring) -> str:
+        tenant = await tenant_service.create(session, slug=slug, keyring=keyring)
+        _, plaintext = await token_service.create(session, tenant_id=tenant.id, name="admin")
+        return plaintext
+
+    typer.echo(run_in_transaction(work))
+
+
+@tenants.command("list")
+def list_tenants() -> None:
+    from edgedock.tenants import service as tenant_service
+
+    async def work(session: AsyncSession, _keyring: Keyring) -> list[dict[str, object]]:
+        return [
+            {"slug": t.slug, "id": t.id, "created": t.created_at}
+            for t in await tenant_service.search(session)
+        ]
+
+    print_table(run_in_transaction(work), [("slug", "SLUG"), ("id", "ID"), ("created", "CREATED")])
+
+
+@tokens.command("create")
+def create_token(
+    tenant: Annotated[str, typer.Option(help="The tenant's slug.")],
+    name: Annotated[str, typer.Option(help="Shown in the audit trail.")] = "admin",
+) -> None:
+    """Create an API token and print it alone on stdout. It is not stored and not shown again."""
+    from edgedock.tenants import service as tenant_service
+    from edgedock.tokens import service as token_service
+
+    async def work(session: AsyncSession, _keyring: Keyring) -> str:
+        row = await tenant_service.get_by_slug(session, slug=tenant)
+        _, plaintext = await token_service.create(session, tenant_id=row.id, name=name)
+        return plaintext
+
+    typer.echo(run_in_transaction(work))
+
+
+@tokens.command("list")
+def list_tokens(tenant: Annotated[str, typer.Option(help="The tenant's slug.")]) -> None:
+    from edgedock.tenants import service as tenant_service
+    from edgedock.tokens import service as token_service
+
+    async def work(session: AsyncSession, _keyring: Keyring) -> list[dict[str, object]]:
+        row = await tenant_service.get_by_slug(session, slug=tenant)
+        return [
+            {
+                "id": t.id,
+                "name": t.name,
+                "created": t.created_at,
+                "last_used": t.last_used_at,
+                "revoked": t.revoked_at,
+            }
+            for t in await token_service.search(session, tenant_id=row.id)
+        ]
+
+    print_table(
+        run_in_transaction(work),
+        [
+            ("id", "ID"),
+            ("name", "NAME"),
+            ("created", "CREATED"),
+            ("last_used", "LAST USED"),
+            ("revoked", "REVOKED"),
+        ],
+    )
+
+
+@tokens.command("revoke")
+def revoke_token(
+    token_id: str, tenant: Annotated[str, typer.Option(help="The tenant's slug.")]
+) -> None:
+    import uuid
+
+    from edgedock.tenants import service as tenant_service
+    from edgedock.tokens import service as token_service
+
+    try:
+        parsed = uuid.UUID(token_id)
+    except ValueError:
+        fail(f"token {token_id} does not exist")
+
+    async def work(session: AsyncSession, _keyring: Keyring) -> None:
+        row = await tenant_service.get_by_slug(session, slug=tenant)
+        await token_service.revoke(session, tenant_id=row.id, token_id=parsed)
+
+    run_in_transaction(work)
+    typer.echo(f"revoked {token_id}", err=True)
+
+
+@keys.command("init")
+def init_keys() -> None:
+    """Create the key file in the data dir (mode 0600), unless EDGEDOCK_SECRET_KEYS is set."""
+    from edgedock.config import load_settings
+    from edgedock.crypto import FileKeyStore
+
+    settings = load_settings()
+    if settings.secret_keys:
+        fail("EDGEDOCK_SECRET_KEYS is set: the keyring comes from the environment")
+    store = FileKeyStore(settings.key_file)
+    if store.path.exists():
+        fail(f"{store.path} already exists")
+    store.create()
+    typer.echo(f"created {store.path}", err=True)
+
+
+@keys.command("rotate")
+def rotate_keys() -> None:
+    """Add a new current key (key file) and re-encrypt every stored secret with it.
+
+    With EDGEDOCK_SECRET_KEYS, add the new key (from `edgedock keys generate`) at the end of
+    the variable on every server first; this then re-encrypts everything to it.
+    """
+    from edgedock.config import load_settings
+    from edgedock.credentials import service as credential_service
+    from edgedock.crypto import FileKeyStore, generate_key
+
+    settings = load_settings()
+    if not settings.secret_keys:
+        store = FileKeyStore(settings.key_file)
+        existing = store.load()
+        new_id = _next_key_id(list(existing))
+        store.append(new_id, generate_key())
+        typer.echo(f"added key {new_id}", err=True)
+
+    async def work(session: AsyncSession, keyring: Keyring) -> tuple[int, str]:
+        return await credential_service.rotate_keys(session, keyring=keyring), keyring.current_id
+
+    moved, current = run_in_transaction(work)
+    typer.echo(f"re-encrypted {moved} secret(s) with key {current}", err=True)
+
+
+@keys.command("retire")
+def retire_key(key_id: str) -> None:
+    """Remove a key from the key file once no stored secret uses it."""
+    from edgedock.config import load_settings
+    from edgedock.credentials import service as credential_service
+    from edgedock.crypto import FileKeyStore
+
+    settings = load_settings()
+    if settings.secret_keys:
+        fail("EDGEDOCK_SECRET_KEYS is set: remove the key from the variable instead")
+
+    async def work(session: AsyncSession, _keyring: Keyring) -> set[str]:
+        return await credential_service.key_ids_in_use(session)
+
+    store = FileKeyStore(settings.key_file)
+    existing = store.load()
+    if key_id not in existing:
+        fail(f"key {key_id} is not in {store.path}")
+    if key_id == next(reversed(existing)):
+        fail(f"key {key_id} is the current key; rotate first")
+    if key_id in run_in_transaction(work):
+        fail(f"key {key_id} still encrypts stored secrets; run `edgedock keys rotate` first")
+    store.remove(key_id)
+    typer.echo(f"retired key {key_id}", err=True)
+
+
+@keys.command("generate")
+def generate_key_entry(key_id: str) -> None:
+    """Print a new `id:base64key` entry to append to EDGEDOCK_SECRET_KEYS."""
+    from edgedock.crypto import format_key, generate_key
+
+    typer.echo(format_key(key_id, generate_key()))
+
+
+def _next_key_id(existing: list[str]) -> str:
+    numbers = [int(k[1:]) for k in existing if k.startswith("k") and k[1:].isdigit()]
+    return f"k{max(numbers, default=0) + 1}"
+
+
+@db.command("upgrade")
+def upgrade_database(revision: str = "head") -> None:
+    """Apply the migrations to the configured database."""
+    from edgedock.config import load_settings
+    from edgedock.migrations import upgrade
+
+    settings = load_settings()
+    upgrade(settings.effective_database_url, revision)
+    typer.echo(f"database at {revision}", err=True)

@@ -1,0 +1,118 @@
+"""`edgedock credentials …`: image credentials over the REST API."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from edgedock.cli import client
+from edgedock.cli.output import fail, print_fields, print_json, print_table
+
+app = typer.Typer(
+    help="Image credentials: registry logins devices use to pull private images.",
+    no_args_is_help=True,
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@app.command("create")
+def create_credentials(
+    label: Annotated[str, typer.Option(help="A name for people; never sent to devices.")],
+    username: Annotated[str, typer.Option(help="The registry user name.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password or token from stdin.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Store credentials once. The password is read from stdin, never from the command line."""
+    if not password_stdin:
+        fail("pass the password on stdin with --password-stdin (never as an argument)")
+    password = sys.stdin.read()
+    created = client.from_environment().post(
+        "/image-credentials", json={"label": label, "username": username, "password": password}
+    )
+    if as_json:
+        print_json(created)
+    else:
+        typer.echo(created["id"])
+
+
+@app.command("list")
+def list_credentials(
+    q: Annotated[str | None, typer.Option("--q", "-q", help="Match label or username.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    items = client.from_environment().paginate("/image-credentials", {"q": q} if q else None)
+    if as_json:
+        print_json(items)
+        return
+    for item in items:
+        item["expiry"] = _expiry(item)
+    print_table(
+        items,
+        [
+            ("id", "ID"),
+            ("label", "LABEL"),
+            ("username", "USERNAME"),
+            ("fingerprint", "FINGERPRINT"),
+            ("token_kind", "KIND"),
+            ("expiry", "EXPIRES"),
+            ("use_count", "USED"),
+        ],
+    )
+
+
+def _expiry(item: dict[str, object]) -> str | None:
+    if not item.get("expires_at"):
+        return None
+    state = {"expired": " (expired)", "expires_soon": " (soon)"}.get(str(item["expiry_state"]), "")
+    return f"{item['expires_at']}{state}"
+
+
+@app.command("show")
+def show_credentials(credential_id: str, as_json: JsonOption = False) -> None:
+    item = client.from_environment().get(f"/image-credentials/{credential_id}")
+    if as_json:
+        print_json(item)
+        return
+    print_fields(
+        [
+            ("id", item["id"]),
+            ("label", item["label"]),
+            ("username", item["username"]),
+            ("fingerprint", item["fingerprint"]),
+            ("kind", item["token_kind"]),
+            ("expires", _expiry(item)),
+            ("created", f"{item['created_at']} by {item['created_by']}"),
+        ]
+    )
+    typer.echo("\nUsed by:")
+    print_table(
+        item["used_by"],
+        [
+            ("application", "APPLICATION"),
+            ("version", "VERSION"),
+            ("container", "CONTAINER"),
+            ("image", "IMAGE"),
+        ],
+    )
+    typer.echo("\nLast pulled by:")
+    print_table(
+        item["pulled_by"], [("device", "DEVICE"), ("last_pulled_at", "AT"), ("image", "IMAGE")]
+    )
+
+
+@app.command("delete")
+def delete_credentials(
+    credential_id: str,
+    force: Annotated[
+        bool, typer.Option("--force", help="Delete even though releases reference them.")
+    ] = False,
+) -> None:
+    client.from_environment().delete(
+        f"/image-credentials/{credential_id}", params={"force": "true"} if force else None
+    )
+    typer.echo(f"deleted {credential_id}", err=True)

@@ -1,0 +1,21 @@
+"""The root `edgedock` command. Sub-commands import their heavy modules only when they run."""
+
+from __future__ import annotations
+
+import typer
+
+from edgedock.cli import admin, credentials, serve
+
+app = typer.Typer(
+    name="edgedock",
+    help="Run container applications from private registries on fleets of edge devices.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("serve")(serve.serve)
+app.add_typer(admin.tenants, name="tenants")
+app.add_typer(admin.tokens, name="tokens")
+app.add_typer(admin.keys, name="keys")
+app.add_typer(admin.db, name="db")
+app.add_typer(credentials.app, name="credentials")

@@ -1,0 +1,48 @@
+"""Settings, read from EDGEDOCK_* environment variables only when load_settings() is called."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EDGEDOCK_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    database_url: str | None = Field(
+        default=None, description="sqlite:///path.db or postgresql://user@host:5432/db"
+    )
+    secret_keys: SecretStr | None = Field(
+        default=None,
+        description="The keyring: comma-separated `id:base64key` entries, the last one current.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    # A long poll never waits longer than this, whatever the device asks for.
+    max_poll_wait: float = 60.0
+
+    @field_validator("database_url")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'edgedock.db'}"
+
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / "secret-keys"
+
+    @property
+    def is_embedded(self) -> bool:
+        """True when nothing was configured: SQLite and a key file under the data dir."""
+        return self.database_url is None
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

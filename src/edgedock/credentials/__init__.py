@@ -1,0 +1,1 @@
+"""Image credentials: registry logins stored once, encrypted, and never shown again."""

@@ -1,0 +1,75 @@
+"""REST endpoints for image credentials. There is no update: PUT and PATCH answer 405."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from edgedock.credentials import service as credential_service
+from edgedock.credentials.schemas import CredentialCreate, CredentialRead
+from edgedock.pagination import DEFAULT_LIMIT, Page
+from edgedock.server.deps import CurrentActor, KeyringDep, Session
+
+router = APIRouter(prefix="/image-credentials", tags=["image credentials"])
+
+
+def parse_id(value: str) -> uuid.UUID:
+    """An id that is not even a UUID does not exist either: 404, never 422."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise credential_service.CredentialNotFound(
+            f"image credentials {value} do not exist"
+        ) from None
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_credentials(
+    data: CredentialCreate, session: Session, actor: CurrentActor, keyring: KeyringDep
+) -> CredentialRead:
+    credential = await credential_service.create(session, actor=actor, data=data, keyring=keyring)
+    return credential_service.to_read(credential, used_by=[], pulled_by=[])
+
+
+@router.get("")
+async def search_credentials(
+    session: Session,
+    actor: CurrentActor,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    limit: int = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> Page[CredentialRead]:
+    return await credential_service.search(
+        session, tenant_id=actor.tenant_id, q=q, limit=limit, cursor=cursor
+    )
+
+
+@router.get("/{credential_id}")
+async def get_credentials(
+    credential_id: str, session: Session, actor: CurrentActor
+) -> CredentialRead:
+    return await credential_service.read_detail(
+        session, tenant_id=actor.tenant_id, credential_id=parse_id(credential_id)
+    )
+
+
+@router.delete("/{credential_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_credentials(
+    credential_id: str, session: Session, actor: CurrentActor, force: bool = False
+) -> Response:
+    await credential_service.delete(
+        session, actor=actor, credential_id=parse_id(credential_id), force=force
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put("/{credential_id}", status_code=405, include_in_schema=True)
+@router.patch("/{credential_id}", status_code=405, include_in_schema=True)
+async def update_credentials(credential_id: str, session: Session, actor: CurrentActor) -> None:
+    """Image credentials are immutable: this always answers 405 with how to rotate them."""
+    await credential_service.get(
+        session, tenant_id=actor.tenant_id, credential_id=parse_id(credential_id)
+    )
+    raise credential_service.CredentialsImmutable(credential_service.ROTATION_ADVICE)

@@ -1,0 +1,39 @@
+"""Image credential rows: the password is stored only sealed (see edgedock.crypto)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from edgedock.db import Base, CreatedAt, new_id
+
+
+class ImageCredential(CreatedAt, Base):
+    __tablename__ = "image_credential"
+    __table_args__ = (UniqueConstraint("tenant_id", "label_key"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenant.id", ondelete="CASCADE"), index=True
+    )
+    label: Mapped[str] = mapped_column(String(100))
+    # casefolded label: uniqueness is case-insensitive on every backend
+    label_key: Mapped[str] = mapped_column(String(400))
+    username: Mapped[str] = mapped_column(String(255))
+    secret_key_id: Mapped[str] = mapped_column(String(32))
+    secret: Mapped[bytes]
+    fingerprint: Mapped[str] = mapped_column(String(19))
+    token_kind: Mapped[str | None] = mapped_column(String(20))
+    expires_at: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(String(120))
+
+    @property
+    def aad(self) -> str:
+        return secret_context(self.tenant_id, self.id)
+
+
+def secret_context(tenant_id: uuid.UUID, credential_id: uuid.UUID) -> str:
+    return f"image_credential:{tenant_id}:{credential_id}"

@@ -1,0 +1,100 @@
+"""Image credential input and read models. The password is a SecretStr from the first byte."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+
+from edgedock.text import clean_name
+
+MAX_PASSWORD_BYTES = 16_384
+EXPIRY_WARNING_DAYS = 7
+
+
+def normalize_password(password: str) -> str:
+    """As `docker login --password-stdin` does: drop one trailing newline, keep all else."""
+    if password.endswith("\r\n"):
+        password = password[:-2]
+    elif password.endswith("\n"):
+        password = password[:-1]
+    if not password:
+        raise ValueError("password must not be empty")
+    if "\x00" in password:
+        raise ValueError("password must not contain NUL characters")
+    if len(password.encode("utf-8", "surrogatepass")) > MAX_PASSWORD_BYTES:
+        raise ValueError(f"password must be at most {MAX_PASSWORD_BYTES} bytes")
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("password must be valid UTF-8") from None
+    return password
+
+
+class CredentialCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    label: str
+    username: str
+    password: SecretStr
+
+    @field_validator("label")
+    @classmethod
+    def _label(cls, value: str) -> str:
+        return clean_name(value, what="label", max_length=100)
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str) -> str:
+        return clean_name(value, what="username", max_length=255)
+
+    @field_validator("password")
+    @classmethod
+    def _password(cls, value: SecretStr) -> SecretStr:
+        return SecretStr(normalize_password(value.get_secret_value()))
+
+
+class UsedBy(BaseModel):
+    application_id: uuid.UUID
+    application: str
+    release_id: uuid.UUID
+    version: str
+    container_id: uuid.UUID
+    container: str
+    image: str
+
+
+class PulledBy(BaseModel):
+    device_id: uuid.UUID
+    device: str
+    last_pulled_at: datetime
+    image: str | None
+
+
+ExpiryState = Literal["valid", "expires_soon", "expired"]
+
+
+class CredentialRead(BaseModel):
+    id: uuid.UUID
+    label: str
+    username: str
+    fingerprint: str
+    token_kind: str | None
+    expires_at: datetime | None
+    expiry_state: ExpiryState | None
+    created_at: datetime
+    created_by: str
+    use_count: int
+    used_by: list[UsedBy] | None = None
+    pulled_by: list[PulledBy] | None = None
+
+
+class CredentialReference(BaseModel):
+    """One place that breaks when the credentials go: returned with a 409."""
+
+    application: str
+    version: str
+    container: str
+    release_id: uuid.UUID

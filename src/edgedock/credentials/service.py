@@ -1,0 +1,381 @@
+"""Image credentials: create, find, search, delete (guarded), and key rotation.
+
+There is deliberately no update: credentials are immutable, and rotating them means new
+credentials, new releases that use them, and deleting the old ones.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edgedock import crypto
+from edgedock.actors import Actor
+from edgedock.applications.models import Application
+from edgedock.audit import service as audit_service
+from edgedock.audit.models import AuditEvent
+from edgedock.credentials import token_kinds
+from edgedock.credentials.models import ImageCredential, secret_context
+from edgedock.credentials.schemas import (
+    EXPIRY_WARNING_DAYS,
+    CredentialCreate,
+    CredentialRead,
+    CredentialReference,
+    ExpiryState,
+    PulledBy,
+    UsedBy,
+)
+from edgedock.db import utcnow
+from edgedock.devices.models import Device
+from edgedock.errors import Conflict, MethodNotAllowed, NotFound
+from edgedock.pagination import Page, check_limit, decode_cursor, encode_cursor
+
+# Reading release rows from here (and not through the releases service) keeps the service graph
+# a DAG: releases → credentials. The models are read only, to list references.
+from edgedock.releases.models import Release, ReleaseContainer
+from edgedock.tenants import service as tenant_service
+from edgedock.text import fold
+
+ROTATION_ADVICE = (
+    "image credentials cannot be changed; to rotate them, create new credentials, "
+    "make new releases that use them, then delete the old ones"
+)
+
+
+class CredentialNotFound(NotFound):
+    code = "credentials_not_found"
+
+
+class DuplicateLabel(Conflict):
+    code = "duplicate_label"
+
+
+class CredentialInUse(Conflict):
+    code = "credentials_in_use"
+
+
+class CredentialsImmutable(MethodNotAllowed):
+    code = "credentials_immutable"
+
+
+def expiry_state(expires_at: datetime | None, *, now: datetime | None = None) -> ExpiryState | None:
+    if expires_at is None:
+        return None
+    now = now or utcnow()
+    if expires_at <= now:
+        return "expired"
+    if expires_at - now <= timedelta(days=EXPIRY_WARNING_DAYS):
+        return "expires_soon"
+    return "valid"
+
+
+def to_read(
+    credential: ImageCredential,
+    *,
+    use_count: int = 0,
+    used_by: list[UsedBy] | None = None,
+    pulled_by: list[PulledBy] | None = None,
+) -> CredentialRead:
+    return CredentialRead(
+        id=credential.id,
+        label=credential.label,
+        username=credential.username,
+        fingerprint=credential.fingerprint,
+        token_kind=credential.token_kind,
+        expires_at=credential.expires_at,
+        expiry_state=expiry_state(credential.expires_at),
+        created_at=credential.created_at,
+        created_by=credential.created_by,
+        use_count=use_count,
+        used_by=used_by,
+        pulled_by=pulled_by,
+    )
+
+
+async def create(
+    session: AsyncSession, *, actor: Actor, data: CredentialCreate, keyring: crypto.Keyring
+) -> ImageCredential:
+    password = data.password.get_secret_value().encode()
+    label_key = fold(data.label)
+    if await _label_taken(session, tenant_id=actor.tenant_id, label_key=label_key):
+        raise DuplicateLabel(
+            f"image credentials labelled {data.label!r} already exist", field="label"
+        )
+    facts = token_kinds.inspect(data.password.get_secret_value())
+    fingerprint_key = await tenant_service.fingerprint_key(
+        session, tenant_id=actor.tenant_id, keyring=keyring
+    )
+    credential = ImageCredential(
+        id=uuid.uuid4(),
+        tenant_id=actor.tenant_id,
+        label=data.label,
+        label_key=label_key,
+        username=data.username,
+        fingerprint=crypto.fingerprint(fingerprint_key, password),
+        token_kind=facts.kind,
+        expires_at=facts.expires_at,
+        created_by=actor.name,
+    )
+    sealed = keyring.seal(password, context=credential.aad)
+    credential.secret_key_id, credential.secret = sealed.key_id, sealed.blob
+    session.add(credential)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        # Two concurrent creates can both pass the check above; the constraint decides.
+        raise DuplicateLabel(
+            f"image credentials labelled {data.label!r} already exist", field="label"
+        ) from exc
+    await audit_service.record(
+        session,
+        actor=actor,
+        action="credentials.created",
+        resource_type="image_credentials",
+        resource_id=credential.id,
+        credentials_id=credential.id,
+        summary=f"created image credentials {credential.label!r} for user {credential.username!r}",
+        details={
+            "label": credential.label,
+            "username": credential.username,
+            "fingerprint": credential.fingerprint,
+        },
+    )
+    return credential
+
+
+async def _label_taken(session: AsyncSession, *, tenant_id: uuid.UUID, label_key: str) -> bool:
+    stmt = select(ImageCredential.id).where(
+        ImageCredential.tenant_id == tenant_id, ImageCredential.label_key == label_key
+    )
+    return (await session.scalar(stmt)) is not None
+
+
+async def find(
+    session: AsyncSession, *, tenant_id: uuid.UUID, credential_id: uuid.UUID
+) -> ImageCredential | None:
+    credential = await session.get(ImageCredential, credential_id)
+    if credential is None or credential.tenant_id != tenant_id:
+        return None
+    return credential
+
+
+async def get(
+    session: AsyncSession, *, tenant_id: uuid.UUID, credential_id: uuid.UUID
+) -> ImageCredential:
+    credential = await find(session, tenant_id=tenant_id, credential_id=credential_id)
+    if credential is None:
+        raise CredentialNotFound(f"image credentials {credential_id} do not exist")
+    return credential
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    q: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[CredentialRead]:
+    """Ordered by label, case-insensitively; `q` matches label or username."""
+    check_limit(limit)
+    stmt = select(ImageCredential).where(ImageCredential.tenant_id == tenant_id)
+    if q and q.strip():
+        pattern = f"%{_escape_like(fold(q.strip()))}%"
+        stmt = stmt.where(
+            or_(
+                ImageCredential.label_key.like(pattern, escape="\\"),
+                func.lower(ImageCredential.username).like(pattern, escape="\\"),
+            )
+        )
+    if cursor:
+        last_key, last_id = decode_cursor(cursor, size=2, types=(str, str))
+        stmt = stmt.where(
+            or_(
+                ImageCredential.label_key > last_key,
+                (ImageCredential.label_key == last_key) & (ImageCredential.id > _uuid(last_id)),
+            )
+        )
+    stmt = stmt.order_by(ImageCredential.label_key, ImageCredential.id).limit(limit + 1)
+    rows = list((await session.scalars(stmt)).all())
+    page = rows[:limit]
+    counts = await use_counts(session, credential_ids=[c.id for c in page])
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = encode_cursor([page[-1].label_key, str(page[-1].id)])
+    return Page[CredentialRead](
+        items=[to_read(c, use_count=counts.get(c.id, 0)) for c in page], next_cursor=next_cursor
+    )
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _uuid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        from edgedock.errors import Invalid
+
+        raise Invalid("cursor is not one this server handed out", field="cursor") from None
+
+
+async def use_counts(
+    session: AsyncSession, *, credential_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    if not credential_ids:
+        return {}
+    stmt = (
+        select(ReleaseContainer.image_credentials_id, func.count())
+        .where(ReleaseContainer.image_credentials_id.in_(credential_ids))
+        .group_by(ReleaseContainer.image_credentials_id)
+    )
+    return {cid: n for cid, n in (await session.execute(stmt)).all() if cid is not None}
+
+
+async def references(
+    session: AsyncSession, *, tenant_id: uuid.UUID, credential_id: uuid.UUID
+) -> list[UsedBy]:
+    stmt = (
+        select(ReleaseContainer, Release, Application)
+        .join(Release, ReleaseContainer.release_id == Release.id)
+        .join(Application, Release.application_id == Application.id)
+        .where(
+            Release.tenant_id == tenant_id, ReleaseContainer.image_credentials_id == credential_id
+        )
+        .order_by(Application.name_key, Release.created_at, ReleaseContainer.position)
+    )
+    return [
+        UsedBy(
+            application_id=app.id,
+            application=app.name,
+            release_id=release.id,
+            version=release.version,
+            container_id=container.id,
+            container=container.name,
+            image=container.image,
+        )
+        for container, release, app in (await session.execute(stmt)).all()
+    ]
+
+
+async def pulled_by(
+    session: AsyncSession, *, tenant_id: uuid.UUID, credential_id: uuid.UUID
+) -> list[PulledBy]:
+    """Which devices last pulled with these credentials, from the audit trail."""
+    latest = (
+        select(AuditEvent.device_id, func.max(AuditEvent.seq).label("seq"))
+        .where(
+            AuditEvent.tenant_id == tenant_id,
+            AuditEvent.credentials_id == credential_id,
+            AuditEvent.action == "registry_auth.issued",
+        )
+        .group_by(AuditEvent.device_id)
+        .subquery()
+    )
+    stmt = (
+        select(AuditEvent, Device.name)
+        .join(latest, AuditEvent.seq == latest.c.seq)
+        .join(Device, Device.id == AuditEvent.device_id)
+        .order_by(AuditEvent.seq.desc())
+    )
+    return [
+        PulledBy(
+            device_id=event.device_id,
+            device=name,
+            last_pulled_at=event.at,
+            image=event.details.get("image"),
+        )
+        for event, name in (await session.execute(stmt)).all()
+        if event.device_id is not None
+    ]
+
+
+async def read_detail(
+    session: AsyncSession, *, tenant_id: uuid.UUID, credential_id: uuid.UUID
+) -> CredentialRead:
+    credential = await get(session, tenant_id=tenant_id, credential_id=credential_id)
+    used_by = await references(session, tenant_id=tenant_id, credential_id=credential_id)
+    pulled = await pulled_by(session, tenant_id=tenant_id, credential_id=credential_id)
+    return to_read(credential, use_count=len(used_by), used_by=used_by, pulled_by=pulled)
+
+
+async def delete(
+    session: AsyncSession, *, actor: Actor, credential_id: uuid.UUID, force: bool = False
+) -> None:
+    """Delete; when releases still reference the credentials, only with `force`.
+
+    A forced delete leaves a tombstone on each referencing container (label and time), so a
+    later pull can say which credentials are gone instead of failing with a bare 401.
+    """
+    credential = await get(session, tenant_id=actor.tenant_id, credential_id=credential_id)
+    used_by = await references(session, tenant_id=actor.tenant_id, credential_id=credential_id)
+    if used_by and not force:
+        refs = [
+            CredentialReference(
+                application=u.application,
+                version=u.version,
+                container=u.container,
+                release_id=u.release_id,
+            ).model_dump(mode="json")
+            for u in used_by
+        ]
+        raise CredentialInUse(
+            f"image credentials {credential.label!r} are used by {len(used_by)} container(s) of "
+            "releases; delete with force=true to delete them anyway (later pulls that need "
+            "them will fail)",
+            details={"references": refs},
+        )
+    await session.execute(
+        update(ReleaseContainer)
+        .where(ReleaseContainer.image_credentials_id == credential.id)
+        .values(credentials_deleted_at=utcnow(), credentials_label=credential.label)
+    )
+    await session.delete(credential)
+    await session.flush()
+    await audit_service.record(
+        session,
+        actor=actor,
+        action="credentials.deleted",
+        resource_type="image_credentials",
+        resource_id=credential.id,
+        credentials_id=credential.id,
+        summary=f"deleted image credentials {credential.label!r}"
+        + (f" (forced; {len(used_by)} container(s) referenced them)" if used_by else ""),
+        details={"label": credential.label, "forced": bool(used_by), "references": len(used_by)},
+    )
+
+
+def reveal(credential: ImageCredential, *, keyring: crypto.Keyring) -> str:
+    """The password, for the one purpose it exists: registry auth handed to a device."""
+    sealed = crypto.Sealed(credential.secret_key_id, credential.secret)
+    return keyring.open(
+        sealed, context=secret_context(credential.tenant_id, credential.id)
+    ).decode()
+
+
+async def rotate_keys(session: AsyncSession, *, keyring: crypto.Keyring) -> int:
+    """Re-seal every stored secret under the keyring's current key; returns how many moved."""
+    current = keyring.current_id
+    moved = 0
+    stmt = select(ImageCredential).where(ImageCredential.secret_key_id != current)
+    for credential in (await session.scalars(stmt)).all():
+        plaintext = keyring.open(
+            crypto.Sealed(credential.secret_key_id, credential.secret), context=credential.aad
+        )
+        sealed = keyring.seal(plaintext, context=credential.aad)
+        credential.secret_key_id, credential.secret = sealed.key_id, sealed.blob
+        moved += 1
+    moved += await tenant_service.rotate_fingerprint_keys(session, keyring=keyring)
+    await session.flush()
+    return moved
+
+
+async def key_ids_in_use(session: AsyncSession) -> set[str]:
+    credential_keys = await session.scalars(select(ImageCredential.secret_key_id).distinct())
+    return set(credential_keys.all()) | await tenant_service.key_ids_in_use(session)

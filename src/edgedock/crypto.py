@@ -1,0 +1,184 @@
+"""Secrets at rest: a keyring of versioned AES-256-GCM keys, and keyed fingerprints.
+
+Every value is sealed with a fresh 96-bit nonce and bound to the row it belongs to through the
+associated data, so a ciphertext copied onto another row fails to open. The key id travels
+beside the ciphertext, which lets `keys rotate` re-encrypt row by row while servers keep
+serving: a server that meets a key id it does not know reloads its keyring once, then gives up.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from edgedock.errors import ConfigurationError, EdgedockError
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+class SecretUndecryptable(EdgedockError):
+    """A stored secret does not open: copied from another row, tampered with, or a wrong key."""
+
+    status = 500
+    code = "secret_undecryptable"
+
+
+class UnknownKey(SecretUndecryptable):
+    code = "unknown_secret_key"
+
+
+@dataclass(frozen=True)
+class Sealed:
+    key_id: str
+    blob: bytes  # nonce || ciphertext+tag
+
+
+def parse_keyring(text: str) -> dict[str, bytes]:
+    """Parse `id:base64key` entries separated by commas or new lines; the last is current."""
+    keys: dict[str, bytes] = {}
+    for raw in re.split(r"[,\n]", text):
+        entry = raw.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        key_id, sep, encoded = entry.partition(":")
+        key_id = key_id.strip()
+        if not sep or not _KEY_ID.match(key_id):
+            raise ConfigurationError(
+                "secret keyring entry must look like `id:base64key` (id of letters, digits, - or _)"
+            )
+        try:
+            key = base64.b64decode(encoded.strip(), validate=True)
+        except ValueError as exc:
+            raise ConfigurationError(f"secret key {key_id!r} is not valid base64") from exc
+        if len(key) != KEY_BYTES:
+            raise ConfigurationError(f"secret key {key_id!r} must be {KEY_BYTES} bytes")
+        keys[key_id] = key
+    if not keys:
+        raise ConfigurationError("the secret keyring is empty")
+    return keys
+
+
+def format_key(key_id: str, key: bytes) -> str:
+    return f"{key_id}:{base64.b64encode(key).decode()}"
+
+
+def generate_key() -> bytes:
+    return secrets.token_bytes(KEY_BYTES)
+
+
+class KeyStore(Protocol):
+    """Where the keyring comes from: the environment, or a key file in the data dir."""
+
+    def load(self) -> dict[str, bytes]: ...
+
+
+@dataclass(frozen=True)
+class EnvKeyStore:
+    text: str
+
+    def load(self) -> dict[str, bytes]:
+        return parse_keyring(self.text)
+
+
+@dataclass(frozen=True)
+class FileKeyStore:
+    path: Path
+
+    def load(self) -> dict[str, bytes]:
+        try:
+            return parse_keyring(self.path.read_text())
+        except FileNotFoundError as exc:
+            raise ConfigurationError(f"secret key file {self.path} does not exist") from exc
+
+    def create(self) -> None:
+        """Write a first key, readable by the owner only."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(format_key("k1", generate_key()) + "\n")
+
+    def append(self, key_id: str, key: bytes) -> None:
+        with self.path.open("a") as f:
+            f.write(format_key(key_id, key) + "\n")
+
+    def remove(self, key_id: str) -> None:
+        keys = self.load()
+        keys.pop(key_id)
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.writelines(format_key(k, v) + "\n" for k, v in keys.items())
+        tmp.replace(self.path)
+
+
+class Keyring:
+    def __init__(self, store: KeyStore) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._keys = store.load()
+
+    @property
+    def current_id(self) -> str:
+        return next(reversed(self._keys))
+
+    @property
+    def key_ids(self) -> list[str]:
+        return list(self._keys)
+
+    def reload(self) -> None:
+        with self._lock:
+            self._keys = self._store.load()
+
+    def seal(self, plaintext: bytes, *, context: str) -> Sealed:
+        key_id = self.current_id
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        blob = nonce + AESGCM(self._keys[key_id]).encrypt(nonce, plaintext, context.encode())
+        return Sealed(key_id, blob)
+
+    def open(self, sealed: Sealed, *, context: str) -> bytes:
+        key = self._keys.get(sealed.key_id)
+        if key is None:
+            self.reload()
+            key = self._keys.get(sealed.key_id)
+        if key is None:
+            raise UnknownKey(f"secret key {sealed.key_id!r} is not in the keyring ({context})")
+        nonce, ciphertext = sealed.blob[:NONCE_BYTES], sealed.blob[NONCE_BYTES:]
+        try:
+            return AESGCM(key).decrypt(nonce, ciphertext, context.encode())
+        except InvalidTag as exc:
+            raise SecretUndecryptable(
+                f"the stored secret of {context} does not decrypt: it was not sealed for this "
+                "record, or the key is wrong"
+            ) from exc
+
+
+def fingerprint(key: bytes, secret: bytes) -> str:
+    """A short keyed hash: stable for the same secret under one key, useless without the key."""
+    digest = hmac.new(key, secret, hashlib.sha256).hexdigest()[:16]
+    return "-".join(digest[i : i + 4] for i in range(0, 16, 4))
+
+
+def token_hash(token: str) -> str:
+    """API and device tokens are 256-bit random values: a plain SHA-256 is the right store."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def keystore_for(secret_keys: str | None, data_dir: Path) -> KeyStore:
+    return EnvKeyStore(secret_keys) if secret_keys else FileKeyStore(data_dir / "secret-keys")

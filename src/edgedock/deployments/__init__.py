@@ -1,0 +1,1 @@
+"""Deployments: one release on one device, with its reported status and timeline."""

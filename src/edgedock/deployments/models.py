@@ -1,0 +1,56 @@
+"""Deployment rows, per-container status, and the event timeline."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from edgedock.db import Base, CreatedAt, new_id, utcnow
+
+
+class Deployment(CreatedAt, Base):
+    __tablename__ = "deployment"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenant.id", ondelete="CASCADE"), index=True
+    )
+    device_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("device.id", ondelete="CASCADE"), index=True
+    )
+    release_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("release.id", ondelete="RESTRICT"), index=True
+    )
+    desired: Mapped[str] = mapped_column(String(10), default="started")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ContainerState(Base):
+    """What the agent last reported for one container of a deployment."""
+
+    __tablename__ = "container_state"
+
+    deployment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("deployment.id", ondelete="CASCADE"), primary_key=True
+    )
+    container_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(10))
+    message: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeploymentEvent(Base):
+    __tablename__ = "deployment_event"
+    __table_args__ = (Index("ix_deployment_event_deployment_seq", "deployment_id", "seq"),)
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    deployment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("deployment.id", ondelete="CASCADE")
+    )
+    container_id: Mapped[uuid.UUID | None]
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,1 @@
+"""Devices: the edge machines whose agents run releases."""

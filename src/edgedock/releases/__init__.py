@@ -1,0 +1,1 @@
+"""Releases: immutable versions of an application, each a list of containers."""

@@ -1,0 +1,64 @@
+"""The application factory: everything a server needs comes in through `settings`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from edgedock import notify
+from edgedock.config import Settings
+from edgedock.credentials import api as credentials_api
+from edgedock.crypto import Keyring, keystore_for
+from edgedock.db import Database
+from edgedock.server import handlers
+from edgedock.server.state import ServerState
+from edgedock.tenants import service as tenant_service
+
+
+def load_keyring(settings: Settings) -> Keyring:
+    secret = settings.secret_keys.get_secret_value() if settings.secret_keys else None
+    return Keyring(keystore_for(secret, settings.data_dir))
+
+
+async def check_startup(database: Database, keyring: Keyring) -> None:
+    """Fail before serving when a key needed by stored secrets is missing or wrong."""
+    async with database.transaction() as session:
+        await tenant_service.verify_keys(session, keyring=keyring)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    keyring: Keyring | None = None,
+    notifier: notify.Notifier | None = None,
+) -> FastAPI:
+    keyring = keyring or load_keyring(settings)
+    owns_database = database is None
+    database = database or Database.connect(settings.effective_database_url)
+    notifier = notifier or notify.notifier_for(settings.effective_database_url)
+    state = ServerState(settings=settings, database=database, keyring=keyring, notifier=notifier)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await check_startup(state.database, state.keyring)
+        await state.notifier.start()
+        try:
+            yield
+        finally:
+            await state.notifier.stop()
+            if owns_database:
+                await state.database.dispose()
+
+    app = FastAPI(
+        title="edgedock",
+        version="0.1.0",
+        summary="Container applications from private registries on fleets of edge devices.",
+        lifespan=lifespan,
+    )
+    app.state.edgedock = state
+    handlers.install(app)
+    app.include_router(credentials_api.router, prefix="/api/v1")
+    return app

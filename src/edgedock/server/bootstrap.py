@@ -1,0 +1,62 @@
+"""Start-up preparation: the embedded default sets itself up; a configured one is checked."""
+
+from __future__ import annotations
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+
+from edgedock.config import Settings
+from edgedock.crypto import FileKeyStore
+from edgedock.db import Database
+from edgedock.errors import ConfigurationError
+from edgedock.migrations import alembic_config, upgrade
+from edgedock.server.app import load_keyring
+from edgedock.tenants import service as tenant_service
+from edgedock.tokens import service as token_service
+
+
+async def prepare(settings: Settings) -> str | None:
+    """Returns the first admin token when it created the `default` tenant, else None."""
+    url = settings.effective_database_url
+    if settings.is_embedded:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if not settings.secret_keys and not settings.key_file.exists():
+            FileKeyStore(settings.key_file).create()
+        upgrade(url)
+    else:
+        await _require_current_schema(url)
+    keyring = load_keyring(settings)
+    if not settings.is_embedded:
+        return None
+    database = Database.connect(url)
+    try:
+        async with database.transaction() as session:
+            if await tenant_service.search(session):
+                return None
+            tenant = await tenant_service.create(session, slug="default", keyring=keyring)
+            _, token = await token_service.create(session, tenant_id=tenant.id, name="admin")
+            return token
+    finally:
+        await database.dispose()
+
+
+async def _require_current_schema(url: str) -> None:
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+
+    def _current(connection: Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    database = Database.connect(url)
+    try:
+        async with database.engine.connect() as connection:
+            current = await connection.run_sync(_current)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot connect to the database: {exc}") from exc
+    finally:
+        await database.dispose()
+    if current != head:
+        raise ConfigurationError(
+            f"the database schema is at {current or 'nothing'}, not {head}: "
+            "run `edgedock db upgrade` first"
+        )

@@ -1,0 +1,67 @@
+"""Annotated dependency aliases shared by every router."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edgedock import notify
+from edgedock.actors import Actor
+from edgedock.crypto import Keyring
+from edgedock.errors import Unauthorized
+from edgedock.notify import Notifier
+from edgedock.server.state import ServerState
+from edgedock.tokens import service as token_service
+
+
+def server_state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.edgedock
+    return state
+
+
+State = Annotated[ServerState, Depends(server_state)]
+
+
+async def get_session(state: State) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed before the response is sent.
+
+    Declared with scope="function" below: under FastAPI's default scope the code after `yield`
+    runs after the response has gone out, so a failing commit would follow a 201.
+    """
+    async with state.database.sessions() as session:
+        async with session.begin():
+            yield session
+        await state.notifier.publish(notify.take_marked(session))
+
+
+Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def get_keyring(state: State) -> Keyring:
+    return state.keyring
+
+
+def get_notifier(state: State) -> Notifier:
+    return state.notifier
+
+
+KeyringDep = Annotated[Keyring, Depends(get_keyring)]
+NotifierDep = Annotated[Notifier, Depends(get_notifier)]
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def current_actor(
+    session: Session,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("an API token is required: Authorization: Bearer <token>")
+    return await token_service.authenticate(session, token=credentials.credentials)
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -1,0 +1,135 @@
+"""The one place where errors become HTTP answers, for JSON and pages alike."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from edgedock.errors import EdgedockError
+
+log = logging.getLogger("edgedock.server")
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+}
+
+
+def _wants_json(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(("/api/", "/device/")) or path == "/openapi.json":
+        return True
+    return "text/html" not in request.headers.get("accept", "")
+
+
+def _render(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    if not _wants_json(request):
+        render = getattr(request.app.state, "render_error", None)
+        if render is not None:
+            response: Response = render(request, status, message)
+            return response
+    body: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    if extra:
+        body.update(extra)
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def _field_of(loc: tuple[Any, ...]) -> str:
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("function-after", "function-plain") or str(part).startswith("function-"):
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "body"
+
+
+def _validation_message(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", "invalid value"))
+    # Pydantic prefixes messages raised by our own validators; the prefix says nothing to users.
+    return message.removeprefix("Value error, ")
+
+
+def install(app: FastAPI) -> None:
+    async def on_edgedock_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, EdgedockError)
+        if exc.status >= 500:
+            log.error("%s: %s", exc.code, exc.message)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return _render(
+            request,
+            exc.status,
+            exc.code,
+            exc.message,
+            field=exc.field,
+            extra=exc.details,
+            headers=headers,
+        )
+
+    async def on_validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = list(exc.errors())
+        first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
+        field = _field_of(tuple(first.get("loc", ())))
+        details = [
+            {"field": _field_of(tuple(e.get("loc", ()))), "message": _validation_message(e)}
+            for e in errors
+        ]
+        # Never echo `input`: it may be the password.
+        return _render(
+            request,
+            422,
+            "invalid",
+            f"{field}: {_validation_message(first)}",
+            field=field,
+            extra={"errors": details},
+        )
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        return _render(request, exc.status_code, code, message, headers=exc.headers)
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        log.error(
+            "unexpected error on %s %s: %s",
+            request.method,
+            request.url.path,
+            type(exc).__name__,
+            exc_info=exc,
+        )
+        return _render(request, 500, "internal_error", "internal server error")
+
+    app.add_exception_handler(EdgedockError, on_edgedock_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,18 @@
+"""What a running server holds: settings, database, keyring and change notifier."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edgedock.config import Settings
+from edgedock.crypto import Keyring
+from edgedock.db import Database
+from edgedock.notify import Notifier
+
+
+@dataclass
+class ServerState:
+    settings: Settings
+    database: Database
+    keyring: Keyring
+    notifier: Notifier

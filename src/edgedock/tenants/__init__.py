@@ -1,0 +1,1 @@
+"""Tenants: the boundary nothing ever crosses."""

@@ -1,0 +1,1 @@
+"""API tokens: how people and scripts authenticate, each bound to one tenant."""
