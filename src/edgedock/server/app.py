@@ -61,4 +61,9 @@ def create_app(
     app.state.edgedock = state
     handlers.install(app)
     app.include_router(credentials_api.router, prefix="/api/v1")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
     return app

@@ -15,7 +15,7 @@ from edgedock.errors import Invalid, NotFound, Unauthorized
 from edgedock.text import clean_name
 from edgedock.tokens.models import ApiToken
 
-TOKEN_PREFIX = "edk"
+TOKEN_PREFIX = "edk"  # noqa: S105 - a public prefix, not a secret
 # last_used_at is for people, not for security: refreshing it on every request would make
 # every read a write, so it is refreshed at most once a minute.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
