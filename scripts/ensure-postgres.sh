@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The test suite needs PostgreSQL on 127.0.0.1:5432 (running on these machines; start it if not).
+set -euo pipefail
+if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  exit 0
+fi
+if command -v pg_ctlcluster >/dev/null 2>&1; then
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start
+fi
+for _ in $(seq 1 30); do
+  pg_isready -q -h 127.0.0.1 -p 5432 && exit 0
+  sleep 1
+done
+echo "PostgreSQL is not reachable on 127.0.0.1:5432" >&2
+exit 1
