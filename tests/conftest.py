@@ -31,7 +31,9 @@ SHARED = ROOT.parent / "shared"
 PG_ADMIN_URL = os.environ.get(
     "EDGEDOCK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-BACKENDS = [b for b in os.environ.get("EDGEDOCK_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+BACKENDS = [
+    b for b in os.environ.get("EDGEDOCK_TEST_BACKENDS", "sqlite,postgresql").split(",") if b
+]
 
 
 def pytest_report_header() -> str:
@@ -67,7 +69,9 @@ def drop_database(url: str) -> None:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     url = create_database(request.param, tmp_path_factory.mktemp(request.param))
     yield url
     drop_database(url)
@@ -144,7 +148,9 @@ async def api(app, tenant: factories.TenantWithToken) -> AsyncIterator[httpx.Asy
 
 
 @pytest.fixture
-async def other_api(app, other_tenant: factories.TenantWithToken) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def other_api(
+    app, other_tenant: factories.TenantWithToken
+) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
     """A client authenticated as tenant `globex`."""
     async with factories.client_for(app, other_tenant.token) as client:
         yield client

@@ -34,18 +34,25 @@ class LiveServer:
     admin_token: str
     process: subprocess.Popen[bytes]
 
-    def cli(self, *args: str, input: str | None = None, token: str | None = None,
-            check: bool = False) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, input: str | None = None, token: str | None = None, check: bool = False
+    ) -> subprocess.CompletedProcess[str]:
         """Run the `edgedock` CLI against this server, as an operator would."""
         env = {**self.env, "EDGEDOCK_URL": self.url, "EDGEDOCK_TOKEN": token or self.admin_token}
         return subprocess.run(
-            [EDGEDOCK, *args], input=input, env=env, capture_output=True, text=True,
-            timeout=60, check=check,
+            [EDGEDOCK, *args],
+            input=input,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=check,
         )
 
     def api(self, token: str | None = None) -> httpx.Client:
         return httpx.Client(
-            base_url=self.url, headers={"Authorization": f"Bearer {token or self.admin_token}"},
+            base_url=self.url,
+            headers={"Authorization": f"Bearer {token or self.admin_token}"},
             timeout=30,
         )
 
@@ -53,7 +60,9 @@ class LiveServer:
         return self.log_path.read_text(errors="replace")
 
 
-def server_env(workdir: Path, database_url: str, *, secret_keys: str | None = None) -> dict[str, str]:
+def server_env(
+    workdir: Path, database_url: str, *, secret_keys: str | None = None
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEDOCK_")}
     env.update(
         EDGEDOCK_DATA_DIR=str(workdir / "data"),
@@ -75,8 +84,12 @@ def running_server(
     port = free_port()
     env = {**env, "EDGEDOCK_HOST": "127.0.0.1", "EDGEDOCK_PORT": str(port)}
     token = subprocess.run(
-        [EDGEDOCK, "tenants", "create", tenant], env=env, capture_output=True, text=True,
-        check=True, timeout=60,
+        [EDGEDOCK, "tenants", "create", tenant],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     ).stdout.strip()
     log_path = workdir / f"server-{port}.log"
     with log_path.open("wb") as log:
