@@ -65,3 +65,60 @@ async def credentials(
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+async def application(
+    api: httpx.AsyncClient, *, name: str | None = None, description: str = ""
+) -> dict[str, Any]:
+    response = await api.post(
+        "/api/v1/applications",
+        json={"name": name or f"app-{secrets.token_hex(4)}", "description": description},
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def container(name: str = "web", image: str = "nginx:1.27", **settings: Any) -> dict[str, Any]:
+    """A container of a release request; `settings` adds or overrides fields."""
+    return {"name": name, "image": image, **settings}
+
+
+async def release(
+    api: httpx.AsyncClient,
+    application_id: str,
+    *,
+    version: str = "1.0.0",
+    containers: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    response = await api.post(
+        f"/api/v1/applications/{application_id}/releases",
+        json={"version": version, "containers": containers or [container()]},
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def deployment_row(
+    database: Database, *, tenant_id: uuid.UUID, release_id: str, device: str = "gw-1"
+) -> uuid.UUID:
+    """A device and a deployment of `release_id` on it, written as rows (not through the API)."""
+    from edgedock.deployments.models import Deployment
+    from edgedock.devices.models import Device
+
+    async with database.transaction() as session:
+        row = Device(
+            tenant_id=tenant_id,
+            name=device,
+            name_key=device.casefold(),
+            token_hash=secrets.token_hex(32),
+        )
+        session.add(row)
+        await session.flush()
+        deployment = Deployment(
+            tenant_id=tenant_id, device_id=row.id, release_id=uuid.UUID(release_id)
+        )
+        session.add(deployment)
+        await session.flush()
+        return deployment.id

@@ -8,10 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from edgedock import notify
+from edgedock.applications import api as applications_api
+from edgedock.audit import api as audit_api
 from edgedock.config import Settings
 from edgedock.credentials import api as credentials_api
 from edgedock.crypto import Keyring, keystore_for
 from edgedock.db import Database
+from edgedock.releases import api as releases_api
 from edgedock.server import handlers
 from edgedock.server.state import ServerState
 from edgedock.tenants import service as tenant_service
@@ -61,6 +64,10 @@ def create_app(
     app.state.edgedock = state
     handlers.install(app)
     app.include_router(credentials_api.router, prefix="/api/v1")
+    app.include_router(applications_api.router, prefix="/api/v1")
+    app.include_router(releases_api.application_releases, prefix="/api/v1")
+    app.include_router(releases_api.router, prefix="/api/v1")
+    app.include_router(audit_api.router, prefix="/api/v1")
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

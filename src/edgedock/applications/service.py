@@ -1,0 +1,186 @@
+"""Applications: create, find, search, and delete (with their releases, unless deployed)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edgedock.actors import Actor
+from edgedock.applications.models import Application
+from edgedock.applications.schemas import ApplicationCreate, ApplicationRead
+from edgedock.audit import service as audit_service
+from edgedock.errors import Conflict, Invalid, NotFound
+from edgedock.pagination import Page, check_limit, decode_cursor, encode_cursor
+from edgedock.releases import service as release_service
+from edgedock.text import fold
+
+
+class ApplicationNotFound(NotFound):
+    code = "application_not_found"
+
+
+class DuplicateName(Conflict):
+    code = "duplicate_name"
+
+
+class ApplicationDeployed(Conflict):
+    code = "application_deployed"
+
+
+class ApplicationChanged(Conflict):
+    code = "application_changed"
+
+
+def to_read(application: Application, *, release_count: int = 0) -> ApplicationRead:
+    return ApplicationRead(
+        id=application.id,
+        name=application.name,
+        description=application.description,
+        created_at=application.created_at,
+        release_count=release_count,
+    )
+
+
+async def create(session: AsyncSession, *, actor: Actor, data: ApplicationCreate) -> Application:
+    duplicate = DuplicateName(f"an application named {data.name!r} already exists", field="name")
+    name_key = fold(data.name)
+    taken = await session.scalar(
+        select(Application.id).where(
+            Application.tenant_id == actor.tenant_id, Application.name_key == name_key
+        )
+    )
+    if taken is not None:
+        raise duplicate
+    application = Application(
+        id=uuid.uuid4(),
+        tenant_id=actor.tenant_id,
+        name=data.name,
+        name_key=name_key,
+        description=data.description,
+    )
+    session.add(application)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        # Two concurrent creates can both pass the check above; the constraint decides.
+        raise duplicate from exc
+    await audit_service.record(
+        session,
+        actor=actor,
+        action="applications.created",
+        resource_type="application",
+        resource_id=application.id,
+        summary=f"created application {application.name!r}",
+        details={"name": application.name},
+    )
+    return application
+
+
+async def find(
+    session: AsyncSession, *, tenant_id: uuid.UUID, application_id: uuid.UUID
+) -> Application | None:
+    application = await session.get(Application, application_id)
+    if application is None or application.tenant_id != tenant_id:
+        return None
+    return application
+
+
+async def get(
+    session: AsyncSession, *, tenant_id: uuid.UUID, application_id: uuid.UUID
+) -> Application:
+    application = await find(session, tenant_id=tenant_id, application_id=application_id)
+    if application is None:
+        raise ApplicationNotFound(f"application {application_id} does not exist")
+    return application
+
+
+async def read(
+    session: AsyncSession, *, tenant_id: uuid.UUID, application_id: uuid.UUID
+) -> ApplicationRead:
+    application = await get(session, tenant_id=tenant_id, application_id=application_id)
+    counts = await release_service.counts(session, application_ids=[application.id])
+    return to_read(application, release_count=counts.get(application.id, 0))
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    q: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[ApplicationRead]:
+    """Ordered by name, case-insensitively; `q` matches name or description."""
+    check_limit(limit)
+    stmt = select(Application).where(Application.tenant_id == tenant_id)
+    if q and q.strip():
+        pattern = f"%{_escape_like(fold(q.strip()))}%"
+        stmt = stmt.where(
+            or_(
+                Application.name_key.like(pattern, escape="\\"),
+                func.lower(Application.description).like(pattern, escape="\\"),
+            )
+        )
+    if cursor:
+        last_key, last_id = decode_cursor(cursor, size=2, types=(str, str))
+        stmt = stmt.where(
+            or_(
+                Application.name_key > last_key,
+                (Application.name_key == last_key) & (Application.id > _uuid(last_id)),
+            )
+        )
+    stmt = stmt.order_by(Application.name_key, Application.id).limit(limit + 1)
+    rows = list((await session.scalars(stmt)).all())
+    page = rows[:limit]
+    counts = await release_service.counts(session, application_ids=[a.id for a in page])
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = encode_cursor([page[-1].name_key, str(page[-1].id)])
+    return Page[ApplicationRead](
+        items=[to_read(a, release_count=counts.get(a.id, 0)) for a in page],
+        next_cursor=next_cursor,
+    )
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _uuid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise Invalid("cursor is not one this server handed out", field="cursor") from None
+
+
+async def delete(session: AsyncSession, *, actor: Actor, application_id: uuid.UUID) -> None:
+    """Delete the application and all its releases, or nothing while any release is deployed."""
+    application = await get(session, tenant_id=actor.tenant_id, application_id=application_id)
+    name = f"application {application.name!r}"
+    deployments = await release_service.deployments_of(session, application_id=application.id)
+    if deployments:
+        raise ApplicationDeployed(
+            f"{name} is {release_service.describe_deployments(deployments)}",
+            details=release_service.deployment_details(deployments),
+        )
+    versions = await release_service.delete_all(session, application=application)
+    try:
+        async with session.begin_nested():
+            await session.delete(application)
+            await session.flush()
+    except IntegrityError as exc:
+        # A release created concurrently, after delete_all: its foreign key refuses the delete.
+        raise ApplicationChanged(f"{name} just got a new release; try again") from exc
+    await audit_service.record(
+        session,
+        actor=actor,
+        action="applications.deleted",
+        resource_type="application",
+        resource_id=application.id,
+        summary=f"deleted {name}" + (f" and its {len(versions)} release(s)" if versions else ""),
+        details={"name": application.name, "releases": versions},
+    )
