@@ -1,4 +1,4 @@
-"""Errors the agent's engine boundary raises; nothing from the docker SDK, requests or httpx escapes it.
+"""Errors of the agent's engine boundary; no docker SDK, requests or httpx exception gets past it.
 
 Messages name images and containers, never credentials: the X-Registry-Auth value and the
 password inside it must not reach a message, a log line or a status report.
