@@ -25,6 +25,7 @@ from edgedock.migrations import upgrade
 from edgedock.notify import LocalNotifier
 from edgedock.server.app import create_app
 from tests import factories
+from tests.support.live_server import LiveServer, running_server
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -154,3 +155,20 @@ async def other_api(
     """A client authenticated as tenant `globex`."""
     async with factories.client_for(app, other_tenant.token) as client:
         yield client
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def live_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """A real `edgedock serve` process on its own fresh database, logging at DEBUG.
+
+    Shared by the tests of one module (a start costs seconds): tests use unique names.
+    """
+    folder = tmp_path_factory.mktemp(f"live-{request.param}")
+    url = create_database(request.param, folder)
+    try:
+        with running_server(folder / "server", url) as server:
+            yield server
+    finally:
+        drop_database(url)

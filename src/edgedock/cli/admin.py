@@ -25,14 +25,18 @@ db = typer.Typer(help="The database schema.", no_args_is_help=True)
 
 def run_in_transaction(work: Callable[[AsyncSession, Keyring], Awaitable[T]]) -> T:
     """Run `work` in one transaction with the configured database and keyring."""
+    from sqlalchemy.exc import DBAPIError
+
     from edgedock.config import load_settings
     from edgedock.db import Database
     from edgedock.errors import EdgedockError
     from edgedock.server.app import load_keyring
+    from edgedock.server.bootstrap import require_current_schema
 
     settings = load_settings()
 
     async def _main() -> T:
+        await require_current_schema(settings.effective_database_url)
         database = Database.connect(settings.effective_database_url)
         try:
             async with database.transaction() as session:
@@ -44,6 +48,9 @@ def run_in_transaction(work: Callable[[AsyncSession, Keyring], Awaitable[T]]) ->
         return asyncio.run(_main())
     except EdgedockError as exc:
         fail(exc.message)
+    except DBAPIError as exc:
+        # The driver's own words, without the statement and its parameters.
+        fail(f"database error: {type(exc.orig).__name__}: {exc.orig}")
 
 
 @tenants.command("create")

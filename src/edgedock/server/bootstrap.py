@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from edgedock.config import Settings
 from edgedock.crypto import FileKeyStore
@@ -25,7 +26,7 @@ async def prepare(settings: Settings) -> str | None:
             FileKeyStore(settings.key_file).create()
         upgrade(url)
     else:
-        await _require_current_schema(url)
+        await require_current_schema(url)
     keyring = load_keyring(settings)
     if not settings.is_embedded:
         return None
@@ -41,7 +42,7 @@ async def prepare(settings: Settings) -> str | None:
         await database.dispose()
 
 
-async def _require_current_schema(url: str) -> None:
+async def require_current_schema(url: str) -> None:
     head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
 
     def _current(connection: Connection) -> str | None:
@@ -51,8 +52,9 @@ async def _require_current_schema(url: str) -> None:
     try:
         async with database.engine.connect() as connection:
             current = await connection.run_sync(_current)
-    except OSError as exc:
-        raise ConfigurationError(f"cannot connect to the database: {exc}") from exc
+    except (OSError, DBAPIError) as exc:
+        reason = exc.orig if isinstance(exc, DBAPIError) else exc
+        raise ConfigurationError(f"cannot connect to the database: {reason}") from exc
     finally:
         await database.dispose()
     if current != head:
