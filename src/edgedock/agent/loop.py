@@ -1,0 +1,302 @@
+"""The reconcile loop: long-poll the desired state, make the engine match it, report what happened.
+
+One pass lists the managed containers, asks `plan` what to do and does it, action by action.
+A failed action skips the rest of its container's actions and puts that container in backoff
+(`PULL_BACKOFF`: 2 s doubling to 5 min, jittered), so neither the registry nor the server sees
+a storm. Long polls double as the wait for the next retry. An unreachable server or engine is
+waited out with `SERVER_BACKOFF` (1 s doubling to 1 min); the agent never acts on a desired
+state it has not received, so a restart while the server is down leaves the containers alone.
+
+Registry auth is asked for just before the pull that needs it, passed to the engine and
+dropped: it lives in one local variable of `_pull`, and is never logged, written or cached.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import FrameType
+from typing import TypeVar
+
+from edgedock import wire
+from edgedock.agent import plan as planning
+from edgedock.agent.backoff import PULL_BACKOFF, SERVER_BACKOFF, BackoffPolicy, RetryBook
+from edgedock.agent.engine import Engine, ManagedContainer, spec_hash
+from edgedock.agent.errors import AgentError, EngineError, EngineUnavailable
+from edgedock.agent.server_client import (
+    RegistryAuthRefused,
+    ServerClient,
+    ServerError,
+    ServerProtocolError,
+)
+from edgedock.agent.status import StatusBook, status_of
+
+log = logging.getLogger("edgedock.agent")
+
+T = TypeVar("T")
+
+DEFAULT_POLL_WAIT = 30.0
+
+
+class _Interrupted(Exception):
+    """Raised by the signal handler to cut a long poll or a sleep short."""
+
+
+class Agent:
+    """One device's agent: a server client and an engine, reconciled until `stop()`.
+
+    ``clock``, ``sleep``, ``now`` and ``rand`` are injectable so that tests can run hours of
+    backoff in simulated time.
+    """
+
+    def __init__(
+        self,
+        server: ServerClient,
+        engine: Engine,
+        *,
+        poll_wait: float = DEFAULT_POLL_WAIT,
+        pull_backoff: BackoffPolicy = PULL_BACKOFF,
+        server_backoff: BackoffPolicy = SERVER_BACKOFF,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._server = server
+        self._engine = engine
+        self._poll_wait = poll_wait
+        self._server_backoff = server_backoff
+        self._clock = clock
+        self._wakeup = threading.Event()
+        self._sleep = sleep or self._wakeup.wait
+        self._rand = rand
+        self._retries: RetryBook[planning.Key] = RetryBook(pull_backoff, clock=clock, rand=rand)
+        self._status = StatusBook(now=now)
+        self._desired: wire.DesiredState | None = None
+        self._etag: str | None = None
+        self._outages = 0  # server or engine failures in a row
+        self._engine_info: wire.EngineInfo | None = None
+        self._stop_requested = False
+        self._interruptible = False
+
+    @property
+    def desired(self) -> wire.DesiredState | None:
+        return self._desired
+
+    def stop(self) -> None:
+        """Ask the loop to end; safe from another thread. A long poll in flight finishes first."""
+        self._stop_requested = True
+        self._wakeup.set()
+
+    def handle_signal(self, signum: int, frame: FrameType | None) -> None:
+        """SIGTERM/SIGINT: end cleanly; a long poll or sleep is cut short, an engine call is not."""
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        self._stop_requested = True
+        if self._interruptible:
+            raise _Interrupted
+
+    def run(self) -> None:
+        log.info("agent started")
+        while not self._stop_requested:
+            try:
+                self.step()
+            except Exception:
+                # A bug must not take the device's agent down for good: log it, wait, go on.
+                self._outages += 1
+                delay = self._server_backoff.delay(self._outages, self._rand)
+                log.exception("unexpected error in the reconcile loop; retrying in %.1f s", delay)
+                self._idle(self._sleep, delay)
+        if self._outages == 0:
+            self._flush_report()
+        log.info("agent stopped")
+
+    def step(self) -> None:
+        """One poll (waiting up to the poll wait, less when a retry is due) and one pass."""
+        try:
+            self._poll()
+            if self._desired is not None and not self._stop_requested:
+                self.reconcile(self._desired)
+            self._outages = 0
+        except (ServerError, EngineUnavailable) as exc:
+            if isinstance(exc, EngineUnavailable):
+                self._engine_info = None  # the engine may come back as another version
+            self._outages += 1
+            delay = self._server_backoff.delay(self._outages, self._rand)
+            log.warning("%s; retrying in %.1f s", exc, delay)
+            self._idle(self._sleep, delay)
+
+    def reconcile(self, desired: wire.DesiredState) -> None:
+        """Make the engine match ``desired`` and report. Raises only `EngineUnavailable`."""
+        if self._engine_info is None:
+            self._engine_info = self._engine.info()
+            log.info("engine: %s %s", self._engine_info.name, self._engine_info.version)
+            self._status.set_engine(self._engine_info)
+        specs = {(d.id, c.id): (d, c) for d in desired.deployments for c in d.containers}
+        actions = planning.plan(desired, self._engine.managed_containers())
+        failed: set[planning.Key] = set()
+        for action in actions:
+            key = (action.deployment_id, action.container_id)
+            token = spec_hash(specs[key][1]) if key in specs else ""
+            if self._stop_requested:
+                break
+            if key in failed or not self._retries.ready(key, token):
+                failed.add(key)
+                continue
+            try:
+                self._execute(action, key in specs)
+            except EngineUnavailable:
+                raise
+            except (EngineError, RegistryAuthRefused, ServerError) as exc:
+                failed.add(key)
+                self._failed(action, key, token, str(exc))
+        for key in {(a.deployment_id, a.container_id) for a in actions} - failed:
+            self._retries.succeeded(key)
+        planned = {(a.deployment_id, a.container_id) for a in actions}
+        for key in specs.keys() - planned:
+            self._retries.succeeded(key)
+        self._retries.keep_only(specs.keys() | failed)
+        self._update_statuses(specs, self._engine.managed_containers())
+        self._flush_report()
+
+    def _poll(self) -> None:
+        wait = self._poll_wait
+        due = self._retries.next_due()
+        if due is not None:
+            wait = min(wait, max(0.0, due - self._clock()))
+        update = self._idle(self._server.desired_state, etag=self._etag, wait=wait)
+        if update is not None:
+            if self._desired is None or update.state != self._desired:
+                count = sum(len(d.containers) for d in update.state.deployments)
+                log.info(
+                    "desired state: %d deployments, %d containers",
+                    len(update.state.deployments),
+                    count,
+                )
+            self._desired, self._etag = update.state, update.etag
+
+    def _execute(self, action: planning.Action, desired: bool) -> None:
+        key = (action.deployment_id, action.container_id)
+        match action:
+            case planning.Pull():
+                self._pull(action)
+            case planning.Create():
+                log.info("creating %s (%s)", action.name, action.spec.image)
+                self._engine.create(
+                    action.spec,
+                    deployment_id=action.deployment_id,
+                    name=action.name,
+                    spec_hash=action.spec_hash,
+                )
+                self._status.event(key, "created", f"created container {action.name}")
+            case planning.Start():
+                log.info("starting %s", action.target)
+                self._engine.start(action.target)
+                self._status.event(key, "started", f"started container {action.target}")
+            case planning.Stop():
+                log.info("stopping %s", action.target)
+                self._engine.stop(action.target)
+                self._status.event(key, "stopped", f"stopped container {action.target}")
+            case planning.Remove():
+                log.info("removing %s (%s)", action.name or action.target, action.reason)
+                self._engine.remove(action.target)
+                if desired:
+                    message = f"removed container {action.name} ({action.reason})"
+                    self._status.event(key, "removed", message)
+
+    def _pull(self, action: planning.Pull) -> None:
+        key = (action.deployment_id, action.container_id)
+        # An image that needs credentials is pulled for every create, even when it is present:
+        # the registry then checks the credentials again, so deleted credentials stop new
+        # deployments of an image that an earlier one left on the device.
+        if not action.needs_credentials and self._engine.image_present(action.image):
+            return
+        self._status.set(key, "pulling")
+        self._flush_report()
+        x_registry_auth: str | None = None
+        if action.needs_credentials:
+            log.info("asking the server for registry auth to pull %s", action.image)
+            x_registry_auth = self._server.registry_auth(
+                deployment_id=action.deployment_id, container_id=action.container_id
+            ).x_registry_auth
+        log.info("pulling %s", action.image)
+        try:
+            self._engine.pull(action.image, x_registry_auth=x_registry_auth)
+        finally:
+            x_registry_auth = None  # used for this one pull only
+        self._status.event(key, "pulled", f"pulled {action.image}")
+
+    def _failed(self, action: planning.Action, key: planning.Key, token: str, message: str) -> None:
+        delay = self._retries.failed(key, token, message)
+        kind = type(action).__name__.lower()
+        log.warning("%s failed for %s/%s: %s; next try in %.1f s", kind, *key, message, delay)
+        if token:
+            self._status.event(key, f"{kind}_failed", message)
+
+    def _update_statuses(
+        self,
+        specs: dict[planning.Key, tuple[wire.DeploymentSpec, wire.ContainerSpec]],
+        actual: list[ManagedContainer],
+    ) -> None:
+        found: dict[planning.Key, ManagedContainer] = {}
+        for managed in actual:
+            key = (managed.deployment_id, managed.container_id)
+            if key in specs and (
+                specs[key][0].desired == "stopped" or managed.spec_hash == spec_hash(specs[key][1])
+            ):
+                found[key] = managed
+        for key, (deployment, _) in specs.items():
+            failure = self._retries.failure(key)
+            if failure is not None:
+                self._status.set(key, "error", failure.message)
+            elif key in found:
+                self._status.set(key, status_of(found[key].state))
+            else:
+                self._status.set(key, "stopped" if deployment.desired == "stopped" else "pending")
+        self._status.keep_only(specs.keys())
+
+    def _flush_report(self) -> None:
+        report = self._status.pending()
+        if report is None:
+            return
+        try:
+            self._server.report_status(report)
+        except ServerProtocolError as exc:
+            # The server will not take this report however often it is sent: drop it.
+            log.warning("the server refused a status report: %s", exc)
+        except ServerError as exc:
+            log.warning("status report not delivered, kept for later: %s", exc)
+            return
+        self._status.delivered(report)
+
+    def _idle(self, call: Callable[..., T], *args: object, **kwargs: object) -> T | None:
+        """Run a call that only waits (long poll, sleep) so that a signal may cut it short."""
+        try:
+            try:
+                self._interruptible = True
+                if self._stop_requested:
+                    return None
+                return call(*args, **kwargs)
+            finally:
+                self._interruptible = False
+        except _Interrupted:
+            return None
+
+
+def run_until_signalled(agent: Agent) -> None:
+    """Run ``agent`` in the main thread until SIGTERM or SIGINT, then restore the handlers."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    for sig in previous:
+        signal.signal(sig, agent.handle_signal)
+    try:
+        agent.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+__all__ = ["DEFAULT_POLL_WAIT", "Agent", "AgentError", "run_until_signalled"]
