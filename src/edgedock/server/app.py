@@ -14,6 +14,9 @@ from edgedock.config import Settings
 from edgedock.credentials import api as credentials_api
 from edgedock.crypto import Keyring, keystore_for
 from edgedock.db import Database
+from edgedock.deployments import api as deployments_api
+from edgedock.device_api import router as device_api_router
+from edgedock.devices import api as devices_api
 from edgedock.releases import api as releases_api
 from edgedock.server import handlers
 from edgedock.server.state import ServerState
@@ -68,6 +71,9 @@ def create_app(
     app.include_router(releases_api.application_releases, prefix="/api/v1")
     app.include_router(releases_api.router, prefix="/api/v1")
     app.include_router(audit_api.router, prefix="/api/v1")
+    app.include_router(devices_api.router, prefix="/api/v1")
+    app.include_router(deployments_api.router, prefix="/api/v1")
+    app.include_router(device_api_router.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -1,0 +1,248 @@
+"""Reading deployments: read models for people, and the desired state for devices.
+
+Both are built from the same bulk load (four queries whatever the number of deployments), so
+that a device's long poll and the deployments page cost the same handful of round trips.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edgedock import wire
+from edgedock.applications.models import Application
+from edgedock.deployments.models import ContainerState, Deployment, DeploymentEvent
+from edgedock.deployments.schemas import (
+    ContainerStateRead,
+    DeploymentEventRead,
+    DeploymentRead,
+    OverallStatus,
+)
+from edgedock.deployments.service import Loaded
+from edgedock.devices.models import Device
+from edgedock.errors import Invalid
+from edgedock.pagination import Page, check_limit, decode_cursor, encode_cursor
+from edgedock.releases.models import Release, ReleaseContainer
+
+
+async def load(session: AsyncSession, deployments: list[Deployment]) -> list[Loaded]:
+    if not deployments:
+        return []
+    release_ids = {d.release_id for d in deployments}
+    rows = (
+        await session.execute(
+            select(Release, Application)
+            .join(Application, Application.id == Release.application_id)
+            .where(Release.id.in_(release_ids))
+        )
+    ).all()
+    releases = {r.id: (r, a) for r, a in rows}
+    containers: defaultdict[uuid.UUID, list[ReleaseContainer]] = defaultdict(list)
+    for c in await session.scalars(
+        select(ReleaseContainer)
+        .where(ReleaseContainer.release_id.in_(release_ids))
+        .order_by(ReleaseContainer.position)
+    ):
+        containers[c.release_id].append(c)
+    devices = {
+        d.id: d
+        for d in await session.scalars(
+            select(Device).where(Device.id.in_({d.device_id for d in deployments}))
+        )
+    }
+    states: defaultdict[uuid.UUID, dict[uuid.UUID, ContainerState]] = defaultdict(dict)
+    for s in await session.scalars(
+        select(ContainerState).where(ContainerState.deployment_id.in_([d.id for d in deployments]))
+    ):
+        states[s.deployment_id][s.container_id] = s
+    return [
+        Loaded(
+            d,
+            devices[d.device_id],
+            releases[d.release_id][0],
+            releases[d.release_id][1],
+            containers[d.release_id],
+            states[d.id],
+        )
+        for d in deployments
+    ]
+
+
+def needs_credentials(container: ReleaseContainer) -> bool:
+    return (
+        container.image_credentials_id is not None or container.credentials_deleted_at is not None
+    )
+
+
+def overall_status(statuses: list[str], desired: str) -> OverallStatus:
+    if not statuses:
+        return "stopped" if desired == "stopped" else "running"
+    if "error" in statuses:
+        return "error"
+    for status in ("pulling", "pending", "created"):
+        if status in statuses:
+            return status  # type: ignore[return-value]
+    unique = set(statuses)
+    return unique.pop() if len(unique) == 1 else "mixed"  # type: ignore[return-value]
+
+
+def to_read(loaded: Loaded) -> DeploymentRead:
+    containers = []
+    for c in loaded.containers:
+        state = loaded.states.get(c.id)
+        containers.append(
+            ContainerStateRead(
+                id=c.id,
+                name=c.name,
+                image=c.image,
+                needs_credentials=needs_credentials(c),
+                credentials_label=c.credentials_label,
+                credentials_deleted=c.credentials_deleted_at is not None,
+                status=state.status if state else "pending",  # type: ignore[arg-type]
+                message=state.message if state else None,
+                updated_at=state.updated_at if state else None,
+            )
+        )
+    d = loaded.deployment
+    return DeploymentRead(
+        id=d.id,
+        device_id=d.device_id,
+        device=loaded.device.name,
+        application_id=loaded.application.id,
+        application=loaded.application.name,
+        release_id=d.release_id,
+        version=loaded.release.version,
+        desired=d.desired,  # type: ignore[arg-type]
+        status=overall_status([c.status for c in containers], d.desired),
+        created_at=d.created_at,
+        updated_at=d.updated_at,
+        containers=containers,
+    )
+
+
+async def read_one(session: AsyncSession, deployment: Deployment) -> DeploymentRead:
+    (loaded,) = await load(session, [deployment])
+    return to_read(loaded)
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    device_id: uuid.UUID | None = None,
+    release_id: uuid.UUID | None = None,
+    application_id: uuid.UUID | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[DeploymentRead]:
+    """Newest first."""
+    check_limit(limit)
+    stmt = select(Deployment).where(Deployment.tenant_id == tenant_id)
+    if device_id:
+        stmt = stmt.where(Deployment.device_id == device_id)
+    if release_id:
+        stmt = stmt.where(Deployment.release_id == release_id)
+    if application_id:
+        stmt = stmt.join(Release, Release.id == Deployment.release_id).where(
+            Release.application_id == application_id
+        )
+    if cursor:
+        (last_id,) = decode_cursor(cursor, size=1, types=(str,))
+        try:
+            last = await session.get(Deployment, uuid.UUID(last_id))
+        except ValueError:
+            raise Invalid("cursor is not one this server handed out", field="cursor") from None
+        if last is not None:
+            stmt = stmt.where(
+                (Deployment.created_at < last.created_at)
+                | ((Deployment.created_at == last.created_at) & (Deployment.id < last.id))
+            )
+    stmt = stmt.order_by(Deployment.created_at.desc(), Deployment.id.desc()).limit(limit + 1)
+    rows = list((await session.scalars(stmt)).all())
+    page = rows[:limit]
+    next_cursor = encode_cursor([str(page[-1].id)]) if len(rows) > limit else None
+    return Page[DeploymentRead](
+        items=[to_read(x) for x in await load(session, page)], next_cursor=next_cursor
+    )
+
+
+async def events(
+    session: AsyncSession, *, deployment: Deployment, limit: int = 100, cursor: str | None = None
+) -> Page[DeploymentEventRead]:
+    """The timeline, newest first."""
+    check_limit(limit)
+    stmt = select(DeploymentEvent).where(DeploymentEvent.deployment_id == deployment.id)
+    if cursor:
+        (last_seq,) = decode_cursor(cursor, size=1, types=(int,))
+        stmt = stmt.where(DeploymentEvent.seq < last_seq)
+    rows = list(
+        (await session.scalars(stmt.order_by(DeploymentEvent.seq.desc()).limit(limit + 1))).all()
+    )
+    names = dict(
+        (
+            await session.execute(
+                select(ReleaseContainer.id, ReleaseContainer.name).where(
+                    ReleaseContainer.id.in_({e.container_id for e in rows if e.container_id})
+                )
+            )
+        ).all()
+    )
+    items = [
+        DeploymentEventRead(
+            id=e.seq,
+            at=e.at,
+            kind=e.kind,
+            container_id=e.container_id,
+            container=names.get(e.container_id) if e.container_id else None,
+            message=e.message,
+        )
+        for e in rows[:limit]
+    ]
+    next_cursor = encode_cursor([rows[limit - 1].seq]) if len(rows) > limit else None
+    return Page[DeploymentEventRead](items=items, next_cursor=next_cursor)
+
+
+async def desired_state(session: AsyncSession, *, device: Device) -> tuple[wire.DesiredState, str]:
+    """The device's desired state and its ETag. No secret: only whether credentials are needed."""
+    deployments = list(
+        (
+            await session.scalars(
+                select(Deployment)
+                .where(Deployment.device_id == device.id)
+                .order_by(Deployment.created_at, Deployment.id)
+            )
+        ).all()
+    )
+    specs = [
+        wire.DeploymentSpec(
+            id=str(x.deployment.id),
+            release_id=str(x.release.id),
+            application=x.application.name,
+            version=x.release.version,
+            desired=x.deployment.desired,  # type: ignore[arg-type]
+            containers=[
+                wire.ContainerSpec(
+                    id=str(c.id),
+                    name=c.name,
+                    image=c.image_canonical,
+                    needs_credentials=needs_credentials(c),
+                    env=c.env,
+                    command=c.command,
+                    port_bindings=c.port_bindings,
+                    restart_policy=c.restart_policy,  # type: ignore[arg-type]
+                    binds=c.binds,
+                    network_mode=c.network_mode,
+                    privileged=c.privileged,
+                )
+                for c in x.containers
+            ],
+        )
+        for x in await load(session, deployments)
+    ]
+    state = wire.DesiredState(device_id=str(device.id), deployments=specs)
+    etag = '"' + hashlib.sha256(state.model_dump_json().encode()).hexdigest()[:32] + '"'
+    return state, etag

@@ -1,0 +1,103 @@
+"""What agents report: per-container status and events, folded into the timeline."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edgedock import wire
+from edgedock.db import utcnow
+from edgedock.deployments.models import ContainerState, Deployment
+from edgedock.deployments.service import add_event
+from edgedock.devices.models import Device
+from edgedock.releases.models import ReleaseContainer
+
+PULL_FAILED = "pull_failed"
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+async def device_containers(
+    session: AsyncSession, *, device: Device
+) -> dict[tuple[uuid.UUID, uuid.UUID], ReleaseContainer]:
+    """(deployment id, container id) → container, for the device's current deployments only."""
+    rows = (
+        await session.execute(
+            select(Deployment.id, ReleaseContainer)
+            .join(ReleaseContainer, ReleaseContainer.release_id == Deployment.release_id)
+            .where(Deployment.device_id == device.id)
+        )
+    ).all()
+    return {(deployment_id, c.id): c for deployment_id, c in rows}
+
+
+async def apply(
+    session: AsyncSession, *, device: Device, report: wire.StatusReport
+) -> list[tuple[wire.StatusEvent, ReleaseContainer | None]]:
+    """Record the report; returns the pull failures so the caller can audit them.
+
+    Reports about deployments that are gone (or never were this device's) are ignored: an agent
+    may still be tearing down what was just deleted.
+    """
+    known = await device_containers(session, device=device)
+    deployment_ids = {d for d, _ in known}
+    states = {
+        (s.deployment_id, s.container_id): s
+        for s in await session.scalars(
+            select(ContainerState).where(ContainerState.deployment_id.in_(deployment_ids))
+        )
+    }
+    now = utcnow()
+    for item in report.containers:
+        key = (_uuid(item.deployment_id), _uuid(item.container_id))
+        if key not in known:
+            continue
+        deployment_id, container_id = key
+        assert deployment_id is not None and container_id is not None
+        state = states.get((deployment_id, container_id))
+        if state is None:
+            state = ContainerState(
+                deployment_id=deployment_id,
+                container_id=container_id,
+                status=item.status,
+                message=item.message,
+                updated_at=now,
+            )
+            session.add(state)
+        elif state.status == item.status and state.message == item.message:
+            continue
+        state.status, state.message, state.updated_at = item.status, item.message, now
+        text = f"{known[key].name}: {item.status}" + (f": {item.message}" if item.message else "")
+        await add_event(
+            session,
+            deployment_id=deployment_id,
+            container_id=container_id,
+            kind=f"status_{item.status}",
+            message=text,
+        )
+    failures: list[tuple[wire.StatusEvent, ReleaseContainer | None]] = []
+    for event in report.events:
+        deployment_id = _uuid(event.deployment_id)
+        if deployment_id not in deployment_ids:
+            continue
+        assert deployment_id is not None
+        container_id = _uuid(event.container_id) if event.container_id else None
+        container = known.get((deployment_id, container_id)) if container_id else None
+        await add_event(
+            session,
+            deployment_id=deployment_id,
+            container_id=container.id if container else None,
+            kind=event.kind,
+            message=event.message,
+        )
+        if event.kind == PULL_FAILED:
+            failures.append((event, container))
+    await session.flush()
+    return failures

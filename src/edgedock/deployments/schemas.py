@@ -1,0 +1,64 @@
+"""Deployment input and read models."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from edgedock.wire import ContainerStatus, DesiredRun
+
+
+class DeploymentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    release_id: uuid.UUID
+    device_id: uuid.UUID
+    desired: DesiredRun = "started"
+
+
+class DeploymentUpgrade(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    release_id: uuid.UUID
+
+
+class ContainerStateRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    image: str
+    needs_credentials: bool
+    credentials_label: str | None
+    credentials_deleted: bool
+    status: ContainerStatus
+    message: str | None
+    updated_at: datetime | None
+
+
+OverallStatus = Literal["pending", "pulling", "created", "running", "stopped", "error", "mixed"]
+
+
+class DeploymentRead(BaseModel):
+    id: uuid.UUID
+    device_id: uuid.UUID
+    device: str
+    application_id: uuid.UUID
+    application: str
+    release_id: uuid.UUID
+    version: str
+    desired: DesiredRun
+    status: OverallStatus
+    created_at: datetime
+    updated_at: datetime
+    containers: list[ContainerStateRead]
+
+
+class DeploymentEventRead(BaseModel):
+    id: int
+    at: datetime
+    kind: str
+    container_id: uuid.UUID | None
+    container: str | None
+    message: str

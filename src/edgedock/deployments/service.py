@@ -1,0 +1,223 @@
+"""Deployments: one release on one device; desired state in, reported status out.
+
+Every change marks the device (edgedock.notify) so that its long poll wakes up after commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edgedock import notify
+from edgedock.actors import Actor
+from edgedock.applications.models import Application
+from edgedock.audit import service as audit_service
+from edgedock.db import utcnow
+from edgedock.deployments.models import ContainerState, Deployment, DeploymentEvent
+from edgedock.devices import service as device_service
+from edgedock.devices.models import Device
+from edgedock.errors import Conflict, Invalid, NotFound
+from edgedock.releases import service as release_service
+from edgedock.releases.models import Release, ReleaseContainer
+from edgedock.wire import DesiredRun
+
+
+class DeploymentNotFound(NotFound):
+    code = "deployment_not_found"
+
+
+class AlreadyDeployed(Conflict):
+    code = "already_deployed"
+
+
+@dataclass
+class Loaded:
+    """A deployment with everything its read model and its desired state need."""
+
+    deployment: Deployment
+    device: Device
+    release: Release
+    application: Application
+    containers: list[ReleaseContainer]
+    states: dict[uuid.UUID, ContainerState]
+
+
+async def add_event(
+    session: AsyncSession,
+    *,
+    deployment_id: uuid.UUID,
+    kind: str,
+    message: str,
+    container_id: uuid.UUID | None = None,
+) -> None:
+    session.add(
+        DeploymentEvent(
+            deployment_id=deployment_id, kind=kind, message=message, container_id=container_id
+        )
+    )
+
+
+async def _reset_states(session: AsyncSession, *, deployment: Deployment) -> None:
+    await session.execute(
+        sql_delete(ContainerState).where(ContainerState.deployment_id == deployment.id)
+    )
+    containers = await session.scalars(
+        select(ReleaseContainer).where(ReleaseContainer.release_id == deployment.release_id)
+    )
+    for container in containers:
+        session.add(
+            ContainerState(deployment_id=deployment.id, container_id=container.id, status="pending")
+        )
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    release_id: uuid.UUID,
+    device_id: uuid.UUID,
+    desired: DesiredRun = "started",
+) -> Deployment:
+    release = await release_service.get(session, tenant_id=actor.tenant_id, release_id=release_id)
+    device = await device_service.get(session, tenant_id=actor.tenant_id, device_id=device_id)
+    application = await session.get_one(Application, release.application_id)
+    existing = await session.scalar(
+        select(Deployment.id)
+        .join(Release, Release.id == Deployment.release_id)
+        .where(Deployment.device_id == device.id, Release.application_id == application.id)
+    )
+    if existing is not None:
+        raise AlreadyDeployed(
+            f"application {application.name!r} is already deployed on device {device.name!r} "
+            f"(deployment {existing}); upgrade that deployment instead",
+            field="device_id",
+        )
+    deployment = Deployment(
+        tenant_id=actor.tenant_id, device_id=device.id, release_id=release.id, desired=desired
+    )
+    session.add(deployment)
+    await session.flush()
+    await _reset_states(session, deployment=deployment)
+    await add_event(
+        session,
+        deployment_id=deployment.id,
+        kind="deployed",
+        message=f"{application.name} {release.version} deployed by {actor.name} ({desired})",
+    )
+    await audit_service.record(
+        session,
+        actor=actor,
+        action="deployments.created",
+        resource_type="deployment",
+        resource_id=deployment.id,
+        device_id=device.id,
+        summary=f"deployed {application.name} {release.version} to device {device.name!r}",
+        details={
+            "release_id": str(release.id),
+            "application": application.name,
+            "version": release.version,
+            "device": device.name,
+        },
+    )
+    notify.mark(session, device.id)
+    return deployment
+
+
+async def find(
+    session: AsyncSession, *, tenant_id: uuid.UUID, deployment_id: uuid.UUID
+) -> Deployment | None:
+    deployment = await session.get(Deployment, deployment_id)
+    return deployment if deployment is not None and deployment.tenant_id == tenant_id else None
+
+
+async def get(
+    session: AsyncSession, *, tenant_id: uuid.UUID, deployment_id: uuid.UUID
+) -> Deployment:
+    deployment = await find(session, tenant_id=tenant_id, deployment_id=deployment_id)
+    if deployment is None:
+        raise DeploymentNotFound(f"deployment {deployment_id} does not exist")
+    return deployment
+
+
+async def set_desired(
+    session: AsyncSession, *, actor: Actor, deployment_id: uuid.UUID, desired: DesiredRun
+) -> Deployment:
+    deployment = await get(session, tenant_id=actor.tenant_id, deployment_id=deployment_id)
+    if deployment.desired != desired:
+        deployment.desired = desired
+        deployment.updated_at = utcnow()
+        verb = "start" if desired == "started" else "stop"
+        await add_event(
+            session,
+            deployment_id=deployment.id,
+            kind=f"{verb}_requested",
+            message=f"{verb} requested by {actor.name}",
+        )
+        await audit_service.record(
+            session,
+            actor=actor,
+            action=f"deployments.{verb}",
+            resource_type="deployment",
+            resource_id=deployment.id,
+            device_id=deployment.device_id,
+            summary=f"{verb} requested for deployment {deployment.id}",
+        )
+        notify.mark(session, deployment.device_id)
+    await session.flush()
+    return deployment
+
+
+async def upgrade(
+    session: AsyncSession, *, actor: Actor, deployment_id: uuid.UUID, release_id: uuid.UUID
+) -> Deployment:
+    deployment = await get(session, tenant_id=actor.tenant_id, deployment_id=deployment_id)
+    current = await session.get_one(Release, deployment.release_id)
+    target = await release_service.get(session, tenant_id=actor.tenant_id, release_id=release_id)
+    if target.application_id != current.application_id:
+        raise Invalid(
+            "a deployment can only move to a release of the same application", field="release_id"
+        )
+    if target.id == current.id:
+        raise Conflict(f"the deployment already runs release {current.version}", field="release_id")
+    deployment.release_id = target.id
+    deployment.updated_at = utcnow()
+    await session.flush()
+    await _reset_states(session, deployment=deployment)
+    await add_event(
+        session,
+        deployment_id=deployment.id,
+        kind="upgrade_requested",
+        message=f"upgrade from {current.version} to {target.version} by {actor.name}",
+    )
+    await audit_service.record(
+        session,
+        actor=actor,
+        action="deployments.upgraded",
+        resource_type="deployment",
+        resource_id=deployment.id,
+        device_id=deployment.device_id,
+        summary=f"upgraded deployment {deployment.id} from {current.version} to {target.version}",
+        details={"from_release_id": str(current.id), "to_release_id": str(target.id)},
+    )
+    notify.mark(session, deployment.device_id)
+    return deployment
+
+
+async def delete(session: AsyncSession, *, actor: Actor, deployment_id: uuid.UUID) -> None:
+    deployment = await get(session, tenant_id=actor.tenant_id, deployment_id=deployment_id)
+    await session.delete(deployment)
+    await session.flush()
+    await audit_service.record(
+        session,
+        actor=actor,
+        action="deployments.deleted",
+        resource_type="deployment",
+        resource_id=deployment.id,
+        device_id=deployment.device_id,
+        summary=f"deleted deployment {deployment.id}; the device removes its containers",
+    )
+    notify.mark(session, deployment.device_id)

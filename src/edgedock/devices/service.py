@@ -1,0 +1,187 @@
+"""Registering devices, authenticating their agents, and recording when they were seen."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edgedock.actors import Actor
+from edgedock.audit import service as audit_service
+from edgedock.crypto import new_token, token_hash
+from edgedock.db import utcnow
+from edgedock.deployments.models import Deployment
+from edgedock.devices.models import Device
+from edgedock.devices.schemas import DeviceCreate, DeviceRead
+from edgedock.errors import Conflict, Invalid, NotFound, Unauthorized
+from edgedock.pagination import Page, check_limit, decode_cursor, encode_cursor
+from edgedock.text import fold
+
+DEVICE_TOKEN_PREFIX = "edd"  # noqa: S105 - a public prefix, not a secret
+# A device long-polls for up to a minute; three missed polls and it is shown offline.
+ONLINE_WINDOW = timedelta(minutes=3)
+# Writing last_seen_at on every poll of a big fleet would turn reads into writes.
+_SEEN_RESOLUTION = timedelta(seconds=15)
+
+
+class DeviceNotFound(NotFound):
+    code = "device_not_found"
+
+
+class DuplicateDeviceName(Conflict):
+    code = "duplicate_device_name"
+
+
+def to_read(
+    device: Device, *, deployment_count: int = 0, now: datetime | None = None
+) -> DeviceRead:
+    now = now or utcnow()
+    return DeviceRead(
+        id=device.id,
+        name=device.name,
+        created_at=device.created_at,
+        last_seen_at=device.last_seen_at,
+        online=device.last_seen_at is not None and now - device.last_seen_at < ONLINE_WINDOW,
+        engine=device.engine,
+        deployment_count=deployment_count,
+    )
+
+
+async def create(session: AsyncSession, *, actor: Actor, data: DeviceCreate) -> tuple[Device, str]:
+    """Returns the device and its token; only a hash of the token is kept."""
+    name_key = fold(data.name)
+    taken = await session.scalar(
+        select(Device.id).where(Device.tenant_id == actor.tenant_id, Device.name_key == name_key)
+    )
+    if taken is not None:
+        raise DuplicateDeviceName(f"a device named {data.name!r} already exists", field="name")
+    token = new_token(DEVICE_TOKEN_PREFIX)
+    device = Device(
+        tenant_id=actor.tenant_id, name=data.name, name_key=name_key, token_hash=token_hash(token)
+    )
+    session.add(device)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise DuplicateDeviceName(
+            f"a device named {data.name!r} already exists", field="name"
+        ) from exc
+    await audit_service.record(
+        session,
+        actor=actor,
+        action="devices.created",
+        resource_type="device",
+        resource_id=device.id,
+        device_id=device.id,
+        summary=f"registered device {device.name!r}",
+    )
+    return device, token
+
+
+async def find(
+    session: AsyncSession, *, tenant_id: uuid.UUID, device_id: uuid.UUID
+) -> Device | None:
+    device = await session.get(Device, device_id)
+    return device if device is not None and device.tenant_id == tenant_id else None
+
+
+async def get(session: AsyncSession, *, tenant_id: uuid.UUID, device_id: uuid.UUID) -> Device:
+    device = await find(session, tenant_id=tenant_id, device_id=device_id)
+    if device is None:
+        raise DeviceNotFound(f"device {device_id} does not exist")
+    return device
+
+
+async def deployment_counts(
+    session: AsyncSession, *, device_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    if not device_ids:
+        return {}
+    stmt = (
+        select(Deployment.device_id, func.count())
+        .where(Deployment.device_id.in_(device_ids))
+        .group_by(Deployment.device_id)
+    )
+    return dict((await session.execute(stmt)).all())
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    q: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[DeviceRead]:
+    check_limit(limit)
+    stmt = select(Device).where(Device.tenant_id == tenant_id)
+    if q and q.strip():
+        escaped = fold(q.strip()).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(Device.name_key.like(f"%{escaped}%", escape="\\"))
+    if cursor:
+        last_key, last_id = decode_cursor(cursor, size=2, types=(str, str))
+        try:
+            last_uuid = uuid.UUID(last_id)
+        except ValueError:
+            raise Invalid("cursor is not one this server handed out", field="cursor") from None
+        stmt = stmt.where(
+            or_(Device.name_key > last_key, (Device.name_key == last_key) & (Device.id > last_uuid))
+        )
+    rows = list(
+        (await session.scalars(stmt.order_by(Device.name_key, Device.id).limit(limit + 1))).all()
+    )
+    page = rows[:limit]
+    counts = await deployment_counts(session, device_ids=[d.id for d in page])
+    next_cursor = (
+        encode_cursor([page[-1].name_key, str(page[-1].id)]) if len(rows) > limit else None
+    )
+    return Page[DeviceRead](
+        items=[to_read(d, deployment_count=counts.get(d.id, 0)) for d in page],
+        next_cursor=next_cursor,
+    )
+
+
+async def delete(session: AsyncSession, *, actor: Actor, device_id: uuid.UUID) -> None:
+    """Forget a device and its deployments; its agent's token stops working at once."""
+    device = await get(session, tenant_id=actor.tenant_id, device_id=device_id)
+    await session.execute(sql_delete(Deployment).where(Deployment.device_id == device.id))
+    await session.delete(device)
+    await session.flush()
+    await audit_service.record(
+        session,
+        actor=actor,
+        action="devices.deleted",
+        resource_type="device",
+        resource_id=device.id,
+        device_id=device.id,
+        summary=f"deleted device {device.name!r}",
+    )
+
+
+async def authenticate(session: AsyncSession, *, token: str) -> Device:
+    device = await session.scalar(select(Device).where(Device.token_hash == token_hash(token)))
+    if device is None:
+        raise Unauthorized("the device token is not valid")
+    return device
+
+
+async def mark_seen(
+    session: AsyncSession, *, device: Device, engine: dict[str, Any] | None = None
+) -> None:
+    now = utcnow()
+    values: dict[str, Any] = {}
+    if device.last_seen_at is None or now - device.last_seen_at > _SEEN_RESOLUTION:
+        values["last_seen_at"] = now
+    if engine is not None and engine != device.engine:
+        values["engine"] = engine
+        values["last_seen_at"] = now
+    if values:
+        await session.execute(update(Device).where(Device.id == device.id).values(**values))
+        for key, value in values.items():
+            setattr(device, key, value)
