@@ -37,7 +37,7 @@ async def test_failed_commit_answers_500_not_201(settings, database, keyring, te
         ),
     )
     app = create_app(settings, database=failing, keyring=keyring, notifier=LocalNotifier())
-    # Starlette re-raises after answering 500 so that servers log it; take the answer as a client would.
+    # Starlette re-raises after answering 500 so servers log it; read the answer as a client.
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     headers = {"Authorization": f"Bearer {tenant.token}"}
     async with httpx.AsyncClient(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from edgedock.cli import admin, credentials, serve
+from edgedock.cli import admin, agent, credentials, serve
 
 app = typer.Typer(
     name="edgedock",
@@ -14,6 +14,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("serve")(serve.serve)
+app.command("agent")(agent.agent)
 app.add_typer(admin.tenants, name="tenants")
 app.add_typer(admin.tokens, name="tokens")
 app.add_typer(admin.keys, name="keys")
