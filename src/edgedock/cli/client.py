@@ -56,6 +56,8 @@ def _error_message(response: httpx.Response) -> str:
         message = f"{error['message']} ({response.status_code} {error['code']})"
         for ref in error.get("references", []):
             message += f"\n  used by {ref['application']} {ref['version']} / {ref['container']}"
+        for other in error.get("errors", [])[1:]:  # the first one is in the message already
+            message += f"\n  {other['field']}: {other['message']}"
         return message
     except (ValueError, KeyError, TypeError):
         return f"the server answered {response.status_code}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from edgedock.cli import admin, agent, credentials, serve
+from edgedock.cli import admin, agent, applications, audit, credentials, releases, serve
 
 app = typer.Typer(
     name="edgedock",
@@ -20,3 +20,6 @@ app.add_typer(admin.tokens, name="tokens")
 app.add_typer(admin.keys, name="keys")
 app.add_typer(admin.db, name="db")
 app.add_typer(credentials.app, name="credentials")
+app.add_typer(applications.app, name="apps")
+app.add_typer(releases.app, name="releases")
+app.command("audit")(audit.audit)
