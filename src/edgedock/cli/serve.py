@@ -26,6 +26,8 @@ def serve() -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # aiosqlite logs every statement with its parameters at DEBUG; parameters are user input.
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.root.level))
     try:
         first_token = asyncio.run(prepare(settings))
         app = create_app(settings)
@@ -35,10 +37,12 @@ def serve() -> None:
         typer.echo("Created tenant 'default'. Its admin API token, shown only this once:")
         typer.echo(first_token)
         typer.echo(f"Sign in at http://{settings.host}:{settings.port}/ with it.", err=True)
+    # uvicorn's access log prints query strings; edgedock's own access log does not.
     uvicorn.run(
         app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        access_log=False,
     )

@@ -19,6 +19,7 @@ from edgedock.device_api import router as device_api_router
 from edgedock.devices import api as devices_api
 from edgedock.releases import api as releases_api
 from edgedock.server import handlers
+from edgedock.server.access_log import AccessLogMiddleware
 from edgedock.server.state import ServerState
 from edgedock.tenants import service as tenant_service
 
@@ -65,6 +66,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.edgedock = state
+    app.add_middleware(AccessLogMiddleware)
     handlers.install(app)
     app.include_router(credentials_api.router, prefix="/api/v1")
     app.include_router(applications_api.router, prefix="/api/v1")
