@@ -84,6 +84,10 @@ class KeyStore(Protocol):
 
     def load(self) -> dict[str, bytes]: ...
 
+    def version(self) -> object:
+        """Changes whenever the keys may have changed; cheap enough to ask before each seal."""
+        ...
+
 
 @dataclass(frozen=True)
 class EnvKeyStore:
@@ -91,6 +95,9 @@ class EnvKeyStore:
 
     def load(self) -> dict[str, bytes]:
         return parse_keyring(self.text)
+
+    def version(self) -> object:
+        return None
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,13 @@ class FileKeyStore:
             return parse_keyring(self.path.read_text())
         except FileNotFoundError as exc:
             raise ConfigurationError(f"secret key file {self.path} does not exist") from exc
+
+    def version(self) -> object:
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
     def create(self) -> None:
         """Write a first key, readable by the owner only."""
@@ -128,6 +142,7 @@ class Keyring:
     def __init__(self, store: KeyStore) -> None:
         self._store = store
         self._lock = threading.Lock()
+        self._version = store.version()
         self._keys = store.load()
 
     @property
@@ -140,9 +155,14 @@ class Keyring:
 
     def reload(self) -> None:
         with self._lock:
+            self._version = self._store.version()
             self._keys = self._store.load()
 
     def seal(self, plaintext: bytes, *, context: str) -> Sealed:
+        # After `keys rotate` adds a key, a running server must seal new values with it, or a
+        # later `keys retire` could remove the key those values need.
+        if self._store.version() != self._version:
+            self.reload()
         key_id = self.current_id
         nonce = secrets.token_bytes(NONCE_BYTES)
         blob = nonce + AESGCM(self._keys[key_id]).encrypt(nonce, plaintext, context.encode())

@@ -154,3 +154,12 @@ async def test_startup_check_fails_clearly_when_key_is_wrong(database, keyring):
     wrong = crypto.Keyring(crypto.EnvKeyStore(_key(keyring.current_id)))
     with pytest.raises(ConfigurationError, match="does not open"):
         await check_startup(database, wrong)
+
+
+def test_running_keyring_seals_with_key_added_to_file(tmp_path):
+    store = crypto.FileKeyStore(tmp_path / "keys")
+    store.create()
+    server = crypto.Keyring(store)
+    assert server.seal(b"x", context="c").key_id == "k1"
+    store.append("k2", crypto.generate_key())
+    assert server.seal(b"x", context="c").key_id == "k2"

@@ -28,12 +28,12 @@ async def prepare(settings: Settings) -> str | None:
     else:
         await require_current_schema(url)
     keyring = load_keyring(settings)
-    if not settings.is_embedded:
-        return None
     database = Database.connect(url)
     try:
         async with database.transaction() as session:
-            if await tenant_service.search(session):
+            # A missing or wrong key is a start-up error, never a failure in mid-request.
+            await tenant_service.verify_keys(session, keyring=keyring)
+            if not settings.is_embedded or await tenant_service.search(session):
                 return None
             tenant = await tenant_service.create(session, slug="default", keyring=keyring)
             _, token = await token_service.create(session, tenant_id=tenant.id, name="admin")
