@@ -14,6 +14,7 @@ from edgedock.applications.schemas import ApplicationCreate, ApplicationRead
 from edgedock.audit import service as audit_service
 from edgedock.errors import Conflict, Invalid, NotFound
 from edgedock.pagination import Page, check_limit, decode_cursor, encode_cursor
+from edgedock.releases import in_use
 from edgedock.releases import service as release_service
 from edgedock.text import fold
 
@@ -161,11 +162,10 @@ async def delete(session: AsyncSession, *, actor: Actor, application_id: uuid.UU
     """Delete the application and all its releases, or nothing while any release is deployed."""
     application = await get(session, tenant_id=actor.tenant_id, application_id=application_id)
     name = f"application {application.name!r}"
-    deployments = await release_service.deployments_of(session, application_id=application.id)
+    deployments = await in_use.deployments(session, application_id=application.id)
     if deployments:
         raise ApplicationDeployed(
-            f"{name} is {release_service.describe_deployments(deployments)}",
-            details=release_service.deployment_details(deployments),
+            f"{name} is {in_use.describe(deployments)}", details=in_use.details(deployments)
         )
     versions = await release_service.delete_all(session, application=application)
     try:

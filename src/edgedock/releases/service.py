@@ -8,7 +8,6 @@ the only edge between the two services (deleting an application deletes its rele
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete as sql_delete
@@ -23,11 +22,9 @@ from edgedock.applications.models import Application
 from edgedock.audit import service as audit_service
 from edgedock.credentials import service as credential_service
 from edgedock.credentials.models import ImageCredential
-from edgedock.deployments.models import Deployment
-from edgedock.devices.models import Device
 from edgedock.errors import Conflict, Invalid, MethodNotAllowed, NotFound
 from edgedock.pagination import Page, check_limit, decode_cursor, encode_cursor
-from edgedock.releases import reading
+from edgedock.releases import in_use, reading
 from edgedock.releases.models import Release, ReleaseContainer
 from edgedock.releases.schemas import ContainerCreate, ReleaseCreate, ReleaseRead
 
@@ -50,14 +47,6 @@ class ReleaseDeployed(Conflict):
 
 class ReleaseImmutable(MethodNotAllowed):
     code = "release_immutable"
-
-
-@dataclass(frozen=True, slots=True)
-class DeploymentRef:
-    deployment_id: uuid.UUID
-    device_id: uuid.UUID
-    device: str
-    version: str
 
 
 async def create(
@@ -281,56 +270,15 @@ async def counts(
     return {aid: n for aid, n in (await session.execute(stmt)).all()}
 
 
-async def deployments_of(
-    session: AsyncSession,
-    *,
-    release_id: uuid.UUID | None = None,
-    application_id: uuid.UUID | None = None,
-) -> list[DeploymentRef]:
-    """The deployments that keep a release (or any release of an application) in use."""
-    stmt = (
-        select(Deployment.id, Device.id, Device.name, Release.version)
-        .join(Release, Deployment.release_id == Release.id)
-        .join(Device, Deployment.device_id == Device.id)
-        .order_by(Device.name_key, Deployment.id)
-    )
-    if release_id is not None:
-        stmt = stmt.where(Deployment.release_id == release_id)
-    if application_id is not None:
-        stmt = stmt.where(Release.application_id == application_id)
-    return [DeploymentRef(*row) for row in (await session.execute(stmt)).all()]
-
-
-def describe_deployments(deployments: list[DeploymentRef]) -> str:
-    devices = sorted({d.device for d in deployments})
-    shown = ", ".join(devices[:5]) + (f" and {len(devices) - 5} more" if len(devices) > 5 else "")
-    return f"deployed on {len(devices)} device(s) ({shown}); delete those deployments first"
-
-
-def deployment_details(deployments: list[DeploymentRef]) -> dict[str, object]:
-    return {
-        "deployments": [
-            {
-                "deployment_id": str(d.deployment_id),
-                "device_id": str(d.device_id),
-                "device": d.device,
-                "version": d.version,
-            }
-            for d in deployments
-        ]
-    }
-
-
 async def delete(session: AsyncSession, *, actor: Actor, release_id: uuid.UUID) -> None:
     release = await get(session, tenant_id=actor.tenant_id, release_id=release_id)
     application = await session.get(Application, release.application_id)
     assert application is not None
     name = f"release {release.version} of {application.name!r}"
-    deployments = await deployments_of(session, release_id=release.id)
+    deployments = await in_use.deployments(session, release_id=release.id)
     if deployments:
         raise ReleaseDeployed(
-            f"{name} is {describe_deployments(deployments)}",
-            details=deployment_details(deployments),
+            f"{name} is {in_use.describe(deployments)}", details=in_use.details(deployments)
         )
     await _delete_rows(session, release_ids=[release.id], what=name)
     await audit_service.record(
