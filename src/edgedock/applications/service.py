@@ -48,12 +48,7 @@ def to_read(application: Application, *, release_count: int = 0) -> ApplicationR
 async def create(session: AsyncSession, *, actor: Actor, data: ApplicationCreate) -> Application:
     duplicate = DuplicateName(f"an application named {data.name!r} already exists", field="name")
     name_key = fold(data.name)
-    taken = await session.scalar(
-        select(Application.id).where(
-            Application.tenant_id == actor.tenant_id, Application.name_key == name_key
-        )
-    )
-    if taken is not None:
+    if await _name_taken(session, tenant_id=actor.tenant_id, name_key=name_key):
         raise duplicate
     application = Application(
         id=uuid.uuid4(),
@@ -62,9 +57,11 @@ async def create(session: AsyncSession, *, actor: Actor, data: ApplicationCreate
         name_key=name_key,
         description=data.description,
     )
-    session.add(application)
     try:
+        # Added inside the savepoint: begin_nested() flushes what is pending before the
+        # SAVEPOINT, and a violation there would break the request's whole transaction.
         async with session.begin_nested():
+            session.add(application)
             await session.flush()
     except IntegrityError as exc:
         # Two concurrent creates can both pass the check above; the constraint decides.
@@ -79,6 +76,13 @@ async def create(session: AsyncSession, *, actor: Actor, data: ApplicationCreate
         details={"name": application.name},
     )
     return application
+
+
+async def _name_taken(session: AsyncSession, *, tenant_id: uuid.UUID, name_key: str) -> bool:
+    stmt = select(Application.id).where(
+        Application.tenant_id == tenant_id, Application.name_key == name_key
+    )
+    return (await session.scalar(stmt)) is not None
 
 
 async def find(

@@ -68,13 +68,19 @@ async def create(
             _container(position, spec, credentials) for position, spec in enumerate(data.containers)
         ],
     )
-    session.add(release)
     try:
+        # Added inside the savepoint: begin_nested() flushes what is pending before the
+        # SAVEPOINT, and a violation there would break the request's whole transaction.
         async with session.begin_nested():
+            session.add(release)
             await session.flush()
     except IntegrityError as exc:
-        # Two concurrent creates can both pass the check above; the constraint decides.
-        raise duplicate from exc
+        # Two concurrent creates can both pass the check above; the constraint decides. Any
+        # other violation is a bug, not a duplicate: it goes on as it is. (The savepoint's
+        # rollback has expunged the release, so the query below does not flush it again.)
+        if await _version_taken(session, application_id=application.id, version=data.version):
+            raise duplicate from exc
+        raise
     await _audit_created(session, actor=actor, application=application, release=release)
     return release
 
