@@ -83,7 +83,8 @@ def async_url(url: str) -> str:
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    engine = create_async_engine(async_url(url), **kwargs)
+    # hide_parameters: statement parameters are user input and never belong in a log line.
+    engine = create_async_engine(async_url(url), hide_parameters=True, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
@@ -101,9 +102,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
+    # IMMEDIATE takes the write lock up front. With a deferred BEGIN, two transactions that
+    # both read and then write deadlock, and SQLite fails one at once with "database is
+    # locked" instead of waiting; serialising writers is the price of the embedded database.
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @dataclass

@@ -36,6 +36,12 @@ async def current_device(session: Session, credentials: Bearer) -> Device:
 CurrentDevice = Annotated[Device, Depends(current_device)]
 
 
+@router.get("/ping", status_code=status.HTTP_204_NO_CONTENT)
+async def ping(_device: CurrentDevice) -> Response:
+    """Checks the token and records the device as seen; agents use it as a health check."""
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.get("/desired-state", response_model=wire.DesiredState)
 async def get_desired_state(
     state: State,
