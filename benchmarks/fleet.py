@@ -111,7 +111,7 @@ async def run(url: str, token: str, n: int, requests: int) -> None:
             ]
             await asyncio.wait_for(ready.wait(), timeout=300)
             await asyncio.sleep(0.5)  # every device is now parked in its long poll
-            committed: list[float] = []
+            committed: dict[str, float] = {}
             deploy_started = time.monotonic()
             sem = asyncio.Semaphore(10)
 
@@ -121,7 +121,7 @@ async def run(url: str, token: str, n: int, requests: int) -> None:
                         "/api/v1/deployments",
                         json={"release_id": release_id, "device_id": device["id"]},
                     )
-                    committed.append(time.monotonic())
+                    committed[device["id"]] = time.monotonic()
                     return response.json()
 
             deployments = await asyncio.gather(*(deploy(d) for d in devices))
