@@ -18,7 +18,7 @@ from edgedock.deployments import api as deployments_api
 from edgedock.device_api import router as device_api_router
 from edgedock.devices import api as devices_api
 from edgedock.releases import api as releases_api
-from edgedock.server import handlers
+from edgedock.server import handlers, ui
 from edgedock.server.access_log import AccessLogMiddleware
 from edgedock.server.state import ServerState
 from edgedock.tenants import service as tenant_service
@@ -76,6 +76,7 @@ def create_app(
     app.include_router(devices_api.router, prefix="/api/v1")
     app.include_router(deployments_api.router, prefix="/api/v1")
     app.include_router(device_api_router.router)
+    ui.install(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
