@@ -345,24 +345,27 @@ def test_planted_password_found_nowhere_fake_server(
 def test_sigterm_stops_agent_in_long_poll_fake_server(agent_kit: AgentKit) -> None:
     server = agent_kit.server
     real_handle = server.handle
+    timers: list[threading.Timer] = []
 
     def really_wait(request: httpx.Request) -> httpx.Response:
-        if request.headers.get("If-None-Match"):
+        if request.headers.get("If-None-Match"):  # the agent now waits in its long poll
+            timers.append(threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM)))
+            timers[-1].start()
             time.sleep(float(request.url.params["wait"]))
         return real_handle(request)
 
     client = ServerClient(BASE_URL, token=DEVICE_TOKEN, transport=httpx.MockTransport(really_wait))
     agent = Agent(client, Engine(agent_kit.engine_url), poll_wait=30)
     before = signal.getsignal(signal.SIGTERM)
-    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))
-    timer.start()
     started = time.monotonic()
     try:
         run_until_signalled(agent)
     finally:
-        timer.cancel()
+        for timer in timers:
+            timer.cancel()
         client.close()
-    assert time.monotonic() - started < 5
+    assert len(timers) == 1
+    assert time.monotonic() - started < 5  # not the 30 s of the long poll
     assert signal.getsignal(signal.SIGTERM) == before
 
 
@@ -391,3 +394,57 @@ def test_unauthorized_device_token_backs_off_fake_server(agent_kit: AgentKit) ->
         agent.step()
     assert server.count("/desired-state") <= 18
     client.close()
+
+
+def test_engine_unavailable_backs_off_and_touches_nothing_fake_server(
+    agent_kit: AgentKit, tmp_path: Path
+) -> None:
+    server = agent_kit.server
+    server.state = desired(container_spec(agent_kit.image.image))
+    missing = Engine(f"unix://{tmp_path / 'no-engine.sock'}")
+    agent = agent_kit.new_agent(missing, rand=1.0)
+
+    run_for(agent, agent_kit, 600)
+
+    # 1 s doubling to 60 s: at most 18 passes in ten minutes, and no registry auth asked for
+    assert server.count("/desired-state") <= 19
+    assert server.count("/registry-auth") == 0
+
+
+def test_unexpected_error_is_logged_and_loop_goes_on_fake_server(
+    agent_kit: AgentKit, engine: EngineInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from edgedock.agent import plan as planning
+
+    server = agent_kit.server
+    server.state = desired(container_spec(agent_kit.image.image))
+    real_plan = planning.plan
+    calls: list[int] = []
+
+    def flaky_plan(*args: object) -> list[planning.Action]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a bug")
+        return real_plan(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(planning, "plan", flaky_plan)
+    agent = agent_kit.new_agent()
+
+    def sleep_then_stop(seconds: float) -> None:
+        agent_kit.clock.sleep(seconds)
+        if managed_rows(engine):
+            agent.stop()
+
+    agent._sleep = sleep_then_stop
+    server_wait = server._desired_state
+
+    def poll_then_stop(request: httpx.Request) -> httpx.Response:
+        if managed_rows(engine):
+            agent.stop()
+        return server_wait(request)
+
+    server._desired_state = poll_then_stop  # type: ignore[method-assign]
+    agent.run()
+
+    assert managed_rows(engine) == [("d-0001", "c-web", "running")]
+    assert len(calls) >= 2

@@ -52,20 +52,22 @@ class Operator:
 
     def credentials(self, username: str, password: str) -> dict[str, Any]:
         body = {"label": f"registry-{secrets.token_hex(3)}", "username": username}
-        return self.call("POST", "/image-credentials", 201, json={**body, "password": password})
+        return dict(
+            self.call("POST", "/image-credentials", 201, json={**body, "password": password})
+        )
 
     def release(self, image: str, credentials_id: str | None, **settings: Any) -> dict[str, Any]:
         app = self.call("POST", "/applications", 201, json={"name": f"app-{secrets.token_hex(3)}"})
         container = {"name": "app", "image": image, "image_credentials_id": credentials_id}
         body = {"version": "1.0.0", "containers": [{**container, **settings}]}
-        return self.call("POST", f"/applications/{app['id']}/releases", 201, json=body)
+        return dict(self.call("POST", f"/applications/{app['id']}/releases", 201, json=body))
 
     def device(self) -> dict[str, Any]:
-        return self.call("POST", "/devices", 201, json={"name": f"gw-{secrets.token_hex(3)}"})
+        return dict(self.call("POST", "/devices", 201, json={"name": f"gw-{secrets.token_hex(3)}"}))
 
     def deploy(self, release: dict[str, Any], device: dict[str, Any]) -> dict[str, Any]:
         body = {"release_id": release["id"], "device_id": device["id"]}
-        return self.call("POST", "/deployments", 201, json=body)
+        return dict(self.call("POST", "/deployments", 201, json=body))
 
     def container_state(self, deployment: dict[str, Any]) -> dict[str, Any]:
         read = self.call("GET", f"/deployments/{deployment['id']}", 200)
