@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from edgedock.cli import admin, agent, applications, audit, credentials, releases, serve
+from edgedock.cli import (
+    admin,
+    agent,
+    applications,
+    audit,
+    credentials,
+    deployments,
+    devices,
+    releases,
+    serve,
+)
 
 app = typer.Typer(
     name="edgedock",
@@ -22,4 +32,6 @@ app.add_typer(admin.db, name="db")
 app.add_typer(credentials.app, name="credentials")
 app.add_typer(applications.app, name="apps")
 app.add_typer(releases.app, name="releases")
+app.add_typer(devices.app, name="devices")
+app.add_typer(deployments.app, name="deploy")
 app.command("audit")(audit.audit)

@@ -1,0 +1,130 @@
+"""`edgedock deploy …`: deployments over the REST API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from edgedock.cli import client
+from edgedock.cli.output import print_fields, print_json, print_table
+
+app = typer.Typer(help="Deployments: one release on one device.", no_args_is_help=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _show(item: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(item)
+        return
+    print_fields(
+        [
+            ("id", item["id"]),
+            ("device", item["device"]),
+            ("release", f"{item['application']} {item['version']}"),
+            ("desired", item["desired"]),
+            ("status", item["status"]),
+            ("updated", item["updated_at"]),
+        ]
+    )
+    typer.echo("")
+    print_table(
+        item["containers"],
+        [("name", "CONTAINER"), ("image", "IMAGE"), ("status", "STATUS"), ("message", "MESSAGE")],
+    )
+
+
+@app.command("create")
+def create_deployment(
+    release: Annotated[str, typer.Option(help="The release id.")],
+    device: Annotated[str, typer.Option(help="The device id.")],
+    stopped: Annotated[bool, typer.Option("--stopped", help="Deploy without starting.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Deploy a release to a device; prints the deployment id."""
+    created = client.from_environment().post(
+        "/deployments",
+        json={
+            "release_id": release,
+            "device_id": device,
+            "desired": "stopped" if stopped else "started",
+        },
+    )
+    if as_json:
+        print_json(created)
+    else:
+        typer.echo(created["id"])
+
+
+@app.command("list")
+def list_deployments(
+    device: Annotated[str | None, typer.Option(help="Only this device's.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    items = client.from_environment().paginate(
+        "/deployments", {"device_id": device} if device else None
+    )
+    if as_json:
+        print_json(items)
+        return
+    for item in items:
+        item["release"] = f"{item['application']} {item['version']}"
+    print_table(
+        items,
+        [
+            ("id", "ID"),
+            ("device", "DEVICE"),
+            ("release", "RELEASE"),
+            ("desired", "DESIRED"),
+            ("status", "STATUS"),
+        ],
+    )
+
+
+@app.command("show")
+def show_deployment(deployment_id: str, as_json: JsonOption = False) -> None:
+    _show(client.from_environment().get(f"/deployments/{deployment_id}"), as_json)
+
+
+@app.command("events")
+def deployment_events(deployment_id: str, as_json: JsonOption = False) -> None:
+    """The deployment's timeline, newest first."""
+    items = client.from_environment().paginate(f"/deployments/{deployment_id}/events")
+    if as_json:
+        print_json(items)
+        return
+    print_table(
+        items, [("at", "AT"), ("kind", "KIND"), ("container", "CONTAINER"), ("message", "MESSAGE")]
+    )
+
+
+@app.command("start")
+def start_deployment(deployment_id: str, as_json: JsonOption = False) -> None:
+    _show(client.from_environment().post(f"/deployments/{deployment_id}/start"), as_json)
+
+
+@app.command("stop")
+def stop_deployment(deployment_id: str, as_json: JsonOption = False) -> None:
+    _show(client.from_environment().post(f"/deployments/{deployment_id}/stop"), as_json)
+
+
+@app.command("upgrade")
+def upgrade_deployment(
+    deployment_id: str,
+    release: Annotated[str, typer.Option(help="A release of the same application.")],
+    as_json: JsonOption = False,
+) -> None:
+    _show(
+        client.from_environment().post(
+            f"/deployments/{deployment_id}/upgrade", json={"release_id": release}
+        ),
+        as_json,
+    )
+
+
+@app.command("delete")
+def delete_deployment(deployment_id: str) -> None:
+    """Delete the deployment; the device's agent removes its containers."""
+    client.from_environment().delete(f"/deployments/{deployment_id}")
+    typer.echo(f"deleted {deployment_id}", err=True)

@@ -1,0 +1,64 @@
+"""`edgedock devices …` and `edgedock deploy …` against a running server."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+from tests import factories
+
+
+def _release(live_server, name):
+    with live_server.api() as api:
+        app = api.post("/api/v1/applications", json={"name": name}).json()
+        v1 = api.post(
+            f"/api/v1/applications/{app['id']}/releases",
+            json={"version": "1.0.0", "containers": [factories.container("web", "busybox:1.36")]},
+        ).json()
+        v2 = api.post(
+            f"/api/v1/applications/{app['id']}/releases",
+            json={"version": "1.1.0", "containers": [factories.container("web", "busybox:1.37")]},
+        ).json()
+    return v1, v2
+
+
+def test_devices_create_writes_token_file_owner_only(live_server, tmp_path):
+    token_file = tmp_path / "device.token"
+    result = live_server.cli(
+        "devices", "create", "--name", "cli-gw-file", "--token-file", str(token_file)
+    )
+    assert result.returncode == 0, result.stderr
+    token = token_file.read_text().strip()
+    assert token.startswith("edd_") and token not in result.stdout + result.stderr
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    with live_server.api(token) as agent:
+        assert agent.get("/device/v1/ping").status_code == 204
+    listed = live_server.cli("devices", "list", "-q", "cli-gw-file", check=True).stdout
+    assert "cli-gw-file" in listed and "yes" in listed.splitlines()[1]
+
+
+def test_deploy_lifecycle_from_the_cli(live_server):
+    v1, v2 = _release(live_server, "cli-deploy-app")
+    device = json.loads(
+        live_server.cli("devices", "create", "--name", "cli-gw", "--json", check=True).stdout
+    )
+    deployment_id = live_server.cli(
+        "deploy", "create", "--release", v1["id"], "--device", device["id"], check=True
+    ).stdout.strip()
+    shown = live_server.cli("deploy", "show", deployment_id, check=True).stdout
+    assert "cli-deploy-app 1.0.0" in shown and "pending" in shown
+    assert "stopped" in live_server.cli("deploy", "stop", deployment_id, check=True).stdout
+    upgraded = live_server.cli(
+        "deploy", "upgrade", deployment_id, "--release", v2["id"], check=True
+    )
+    assert "1.1.0" in upgraded.stdout
+    again = live_server.cli("deploy", "create", "--release", v2["id"], "--device", device["id"])
+    assert again.returncode == 1 and "already deployed" in again.stderr
+    events = live_server.cli("deploy", "events", deployment_id, check=True).stdout
+    assert "upgrade_requested" in events and "deployed" in events
+    listed = live_server.cli("deploy", "list", "--device", device["id"], check=True).stdout
+    assert deployment_id in listed
+    assert live_server.cli("deploy", "delete", deployment_id).returncode == 0
+    missing = live_server.cli("deploy", "show", deployment_id)
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
+    assert live_server.cli("devices", "delete", device["id"]).returncode == 0
