@@ -310,3 +310,30 @@ async def test_openapi_document_lists_credentials_paths(anonymous):
     spec = (await anonymous.get("/openapi.json")).json()
     assert "/api/v1/image-credentials" in spec["paths"]
     assert "/api/v1/image-credentials/{credential_id}" in spec["paths"]
+
+
+async def test_label_race_lost_at_the_constraint_is_409(api, database, keyring, tenant):
+    """Two creates can both pass the label check; the unique constraint decides, cleanly."""
+    from unittest import mock
+
+    from edgedock.actors import Actor
+    from edgedock.credentials import service as credential_service
+    from edgedock.credentials.schemas import CredentialCreate
+    from edgedock.errors import Conflict
+
+    await factories.credentials(api, label="Raced")
+    actor = Actor(tenant_id=tenant.id, name="token:test")
+    async with database.transaction() as session:
+        with mock.patch.object(credential_service, "_label_taken", return_value=False):
+            try:
+                await credential_service.create(
+                    session,
+                    actor=actor,
+                    keyring=keyring,
+                    data=CredentialCreate(label="raced", username="u", password="p"),
+                )
+            except Conflict as exc:
+                assert exc.code == "duplicate_label"
+            else:
+                raise AssertionError("the constraint did not refuse the duplicate")
+        await credential_service.search(session, tenant_id=tenant.id)  # the transaction lives on

@@ -122,9 +122,11 @@ async def create(
     )
     sealed = keyring.seal(password, context=credential.aad)
     credential.secret_key_id, credential.secret = sealed.key_id, sealed.blob
-    session.add(credential)
     try:
+        # Added inside the savepoint: begin_nested() flushes pending rows first, and a
+        # constraint error there would break the whole request instead of answering 409.
         async with session.begin_nested():
+            session.add(credential)
             await session.flush()
     except IntegrityError as exc:
         # Two concurrent creates can both pass the check above; the constraint decides.

@@ -64,9 +64,11 @@ async def create(session: AsyncSession, *, actor: Actor, data: DeviceCreate) -> 
     device = Device(
         tenant_id=actor.tenant_id, name=data.name, name_key=name_key, token_hash=token_hash(token)
     )
-    session.add(device)
     try:
+        # Added inside the savepoint: begin_nested() flushes pending rows first, and a
+        # constraint error there would break the whole request instead of answering 409.
         async with session.begin_nested():
+            session.add(device)
             await session.flush()
     except IntegrityError as exc:
         raise DuplicateDeviceName(

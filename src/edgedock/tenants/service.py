@@ -36,9 +36,11 @@ async def create(session: AsyncSession, *, slug: str, keyring: Keyring) -> Tenan
     tenant = Tenant(id=uuid.uuid4(), slug=slug)
     sealed = keyring.seal(generate_key(), context=fingerprint_context(tenant.id))
     tenant.fingerprint_key_id, tenant.fingerprint_key = sealed.key_id, sealed.blob
-    session.add(tenant)
     try:
+        # Added inside the savepoint: begin_nested() flushes pending rows first, and a
+        # constraint error there would break the whole request instead of answering 409.
         async with session.begin_nested():
+            session.add(tenant)
             await session.flush()
     except IntegrityError as exc:
         raise DuplicateTenant(f"tenant {slug!r} already exists", field="slug") from exc
