@@ -28,12 +28,7 @@ from edgedock.agent import plan as planning
 from edgedock.agent.backoff import PULL_BACKOFF, SERVER_BACKOFF, BackoffPolicy, RetryBook
 from edgedock.agent.engine import Engine, ManagedContainer, spec_hash
 from edgedock.agent.errors import AgentError, EngineError, EngineUnavailable
-from edgedock.agent.server_client import (
-    RegistryAuthRefused,
-    ServerClient,
-    ServerError,
-    ServerProtocolError,
-)
+from edgedock.agent.server_client import ServerClient, ServerError, ServerProtocolError
 from edgedock.agent.status import StatusBook, status_of
 
 log = logging.getLogger("edgedock.agent")
@@ -138,12 +133,12 @@ class Agent:
             self._status.set_engine(self._engine_info)
         specs = {(d.id, c.id): (d, c) for d in desired.deployments for c in d.containers}
         actions = planning.plan(desired, self._engine.managed_containers())
-        failed: set[planning.Key] = set()
+        failed: set[planning.Key] = set()  # failed now, or waiting for their next try
         for action in actions:
+            if self._stop_requested:
+                return  # the next start plans again from what the engine holds
             key = (action.deployment_id, action.container_id)
             token = spec_hash(specs[key][1]) if key in specs else ""
-            if self._stop_requested:
-                break
             if key in failed or not self._retries.ready(key, token):
                 failed.add(key)
                 continue
@@ -151,13 +146,11 @@ class Agent:
                 self._execute(action, key in specs)
             except EngineUnavailable:
                 raise
-            except (EngineError, RegistryAuthRefused, ServerError) as exc:
+            except (EngineError, ServerError) as exc:
                 failed.add(key)
                 self._failed(action, key, token, str(exc))
-        for key in {(a.deployment_id, a.container_id) for a in actions} - failed:
-            self._retries.succeeded(key)
         planned = {(a.deployment_id, a.container_id) for a in actions}
-        for key in specs.keys() - planned:
+        for key in (planned | specs.keys()) - failed:
             self._retries.succeeded(key)
         self._retries.keep_only(specs.keys() | failed)
         self._update_statuses(specs, self._engine.managed_containers())
