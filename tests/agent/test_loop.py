@@ -120,6 +120,9 @@ def test_wrong_credentials_report_registry_error_and_back_off_fake_server(
     assert max(gaps) <= 300
     failures = [e for e in server.events() if e.kind == "pull_failed"]
     assert len(failures) == attempts and UNAUTHORIZED in failures[0].message
+    # retries do not flip the status to pulling and back: one pulling, then the error stays
+    statuses = server.statuses("d-0001", "c-web")
+    assert statuses[:2] == ["pulling", "error"] and "pulling" not in statuses[2:]
 
 
 def test_wrong_credentials_then_fixed_release_recovers_fake_server(

@@ -208,8 +208,11 @@ class Agent:
         # deployments of an image that an earlier one left on the device.
         if not action.needs_credentials and self._engine.image_present(action.image):
             return
-        self._status.set(key, "pulling")
-        self._flush_report()
+        if self._retries.failure(key) is None:
+            # A retry keeps showing the last error rather than flipping to pulling and back,
+            # which would put two status events per attempt on the timeline.
+            self._status.set(key, "pulling")
+            self._flush_report()
         x_registry_auth: str | None = None
         if action.needs_credentials:
             log.info("asking the server for registry auth to pull %s", action.image)
