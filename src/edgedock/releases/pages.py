@@ -50,8 +50,8 @@ async def _form(
     version: str,
     rows: list[release_form.ContainerRow],
     errors: forms.FieldErrors,
+    status: int = 200,
 ) -> Response:
-    failed = bool(errors) or release_form.has_errors(rows)
     context = {
         "app": application_service.to_read(application),
         "version": version,
@@ -66,7 +66,7 @@ async def _form(
         "releases/new.html",
         context,
         user=user,
-        status=422 if failed else 200,
+        status=status,
         section=SECTION,
     )
 
@@ -107,29 +107,37 @@ async def create_release(
     )
     version, rows = text(form, "version"), release_form.rows_from(form)
     body, used = release_form.request_body(version, rows)
-    errors: forms.FieldErrors = {}
     try:
         data = ReleaseCreate.model_validate(body)
-        if not release_form.has_errors(rows):
-            async with session.begin_nested():
-                release = await release_service.create(
-                    session, actor=user.actor, application=application, data=data
-                )
-    except ValidationError as exc:
-        errors = forms.errors_of(exc)
+        if release_form.has_errors(rows):
+            raise forms.FormInvalid
+        async with session.begin_nested():
+            release = await release_service.create(
+                session, actor=user.actor, application=application, data=data
+            )
+    except (ValidationError, forms.FormInvalid) as exc:
+        errors = forms.errors_of(exc) if isinstance(exc, ValidationError) else {}
+        status = 422
     except EdgedockError as exc:
-        errors = forms.error_of(exc) or {}
+        errors, status = forms.error_of(exc) or {}, exc.status
         if not errors:
             raise
-    errors = release_form.place_errors(errors, rows, used)
-    if errors or release_form.has_errors(rows):
-        return await _form(
-            request, session, user, application, version=version, rows=rows, errors=errors
+    else:
+        return web.redirect(
+            request,
+            f"/releases/{release.id}",
+            flash=f"Release {release.version} of “{application.name}” created.",
         )
-    return web.redirect(
+    errors = release_form.place_errors(errors, rows, used)
+    return await _form(
         request,
-        f"/releases/{release.id}",
-        flash=f"Release {release.version} of “{application.name}” created.",
+        session,
+        user,
+        application,
+        version=version,
+        rows=rows,
+        errors=errors,
+        status=status,
     )
 
 

@@ -16,6 +16,10 @@ from edgedock.errors import EdgedockError, Invalid
 FieldErrors = dict[str, str]
 
 
+class FormInvalid(Exception):
+    """The form itself is wrong in a way only the page sees; its errors are already placed."""
+
+
 def field_name(loc: tuple[str | int, ...]) -> str:
     out = ""
     for part in loc:
