@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -52,16 +53,32 @@ def chromium(live_server: LiveServer) -> Iterator[Browser]:
         browser.close()
 
 
+@dataclass
 class Journey:
-    """One signed-in browser tab, the page sources it saw, and screenshots."""
+    """One operator's browser tab, the names they pick, the page sources they saw."""
 
-    def __init__(self, context: BrowserContext) -> None:
-        self.context = context
-        self.page: Page = context.new_page()
-        self.sources: list[str] = []
-        self.visited: set[str] = set()
+    server: LiveServer
+    context: BrowserContext
+    page: Page
+    tag: str = field(default_factory=lambda: secrets.token_hex(3))
+    password: str = field(default_factory=factories.unique_password)
+    sources: list[str] = field(default_factory=list)
+    visited: set[str] = field(default_factory=set)
+
+    @property
+    def label(self) -> str:
+        return f"GHCR robot {self.tag}"
+
+    @property
+    def app_name(self) -> str:
+        return f"shop-{self.tag}"
+
+    @property
+    def device_name(self) -> str:
+        return f"gw-{self.tag}"
 
     def keep(self) -> None:
+        """Keep this page's source, to search for the password at the end."""
         self.sources.append(self.page.content())
         self.visited.add(self.page.url)
 
@@ -73,10 +90,95 @@ class Journey:
         self.page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
 
 
-def report_status(server: LiveServer, device_token: str, deployment_id: str, ids: dict) -> None:
+def sign_in(j: Journey) -> None:
+    """As a new user would: the start page asks for a token."""
+    j.page.goto("/")
+    expect(j.page).to_have_url(re.compile(r"/sign-in"))
+    j.shot("sign-in")
+    j.page.get_by_label("API token").fill(j.server.admin_token)
+    j.page.get_by_role("button", name="Sign in").click()
+    expect(j.page.get_by_role("heading", name="Image credentials", exact=True)).to_be_visible()
+
+
+def create_credentials(j: Journey) -> None:
+    """The show/hide toggle works; the password goes to the server once and never comes back."""
+    page = j.page
+    page.get_by_role("button", name="New credentials").click()
+    page.get_by_label("Label").fill(j.label)
+    page.get_by_label("Username").fill("robot")
+    secret = page.get_by_label("Password or access token", exact=True)
+    secret.fill(j.password)
+    page.get_by_role("button", name="Show password").click()
+    expect(secret).to_have_attribute("type", "text")
+    page.get_by_role("button", name="Hide password").click()
+    expect(secret).to_have_attribute("type", "password")
+    j.shot("credentials-new")
+    page.get_by_role("button", name="Create credentials").click()
+    expect(page.get_by_role("heading", name=j.label)).to_be_visible()
+    j.keep()
+    j.nav("Credentials")
+    row = page.get_by_role("row").filter(has_text=j.label)
+    expect(row).to_contain_text("robot")
+    expect(row).to_contain_text("unused")
+    j.keep()
+    assert j.password not in page.content()
+    j.shot("credentials-list")
+
+
+def create_release(j: Journey) -> str:
+    """An application, then a release whose containers pick the credentials from the dropdown."""
+    page = j.page
+    j.nav("Applications")
+    page.get_by_role("button", name="New application").click()
+    page.get_by_label("Name").fill(j.app_name)
+    page.get_by_label("Description").fill("The web shop and its worker.")
+    page.get_by_role("button", name="Create application").click()
+    expect(page.get_by_role("heading", name=j.app_name)).to_be_visible()
+    page.get_by_role("button", name="New release").click()
+    page.get_by_label("Version").fill("1.0.0")
+    page.locator("#containers-0-name").fill("web")
+    page.locator("#containers-0-image").fill("ghcr.io/acme/web:1.0")
+    page.locator("#containers-0-credentials_id").select_option(label=f"{j.label} (robot)")
+    page.locator("#containers-0-ports").fill("8080:80")
+    page.locator("#containers-1-name").fill("worker")
+    page.locator("#containers-1-image").fill("Quay.io/Acme/Worker!!")
+    page.locator("#containers-1-credentials_id").select_option(label=f"{j.label} (robot)")
+    page.get_by_role("button", name="Create release").click()
+    expect(page.locator("#containers-1-image-error")).to_contain_text("invalid image reference")
+    expect(page.locator("#containers-1-image")).to_have_attribute("aria-invalid", "true")
+    j.keep()
+    j.shot("release-new-error")
+    page.locator("#containers-1-image").fill("quay.io/acme/worker:1.0")
+    page.get_by_role("button", name="Create release").click()
+    expect(page.get_by_role("heading", name=f"{j.app_name} 1.0.0")).to_be_visible()
+    expect(page.get_by_role("alert").filter(has_text="2 registries")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="worker")).to_contain_text(f"{j.label} (robot)")
+    j.keep()
+    j.shot("release")
+    return page.url
+
+
+def register_device(j: Journey) -> str:
+    """Returns the device token, shown once with the command that starts the agent."""
+    j.nav("Devices")
+    j.page.get_by_role("button", name="Register a device").click()
+    j.page.get_by_label("Device name").fill(j.device_name)
+    j.page.get_by_role("button", name="Register device").click()
+    token = j.page.get_by_label("Device token").input_value()
+    assert token.startswith("edd_")
+    expect(j.page.locator("#agent-command")).to_contain_text(
+        f"edgedock agent --server {j.server.url}"
+    )
+    j.shot("device-created")
+    return token
+
+
+def report_status(server: LiveServer, device_token: str, deployment_id: str) -> None:
     """What an agent would report: `web` runs, `worker`'s pull was refused by the registry."""
+    with server.api() as api:
+        deployment = api.get(f"/api/v1/deployments/{deployment_id}").json()
+    ids = {c["name"]: c["id"] for c in deployment["containers"]}
     refused = "unauthorized: authentication required"
-    now = datetime.now(UTC).isoformat()
     report = {
         "engine": {"name": "Podman Engine", "version": "5.4.2", "os": "linux", "arch": "amd64"},
         "containers": [
@@ -94,7 +196,7 @@ def report_status(server: LiveServer, device_token: str, deployment_id: str, ids
                 "container_id": ids["worker"],
                 "kind": "pull_failed",
                 "message": refused,
-                "at": now,
+                "at": datetime.now(UTC).isoformat(),
             }
         ],
     }
@@ -107,167 +209,109 @@ def report_status(server: LiveServer, device_token: str, deployment_id: str, ids
         assert response.status_code == 204, response.text
 
 
-def test_operator_journey_in_chromium(live_server: LiveServer, chromium: Browser) -> None:
-    password = factories.unique_password()
-    tag = secrets.token_hex(3)
-    label, app_name, device_name = f"GHCR robot {tag}", f"shop-{tag}", f"gw-{tag}"
-    context = chromium.new_context(viewport=LAPTOP, base_url=live_server.url)
-    context.set_default_timeout(10_000)
-    journey = Journey(context)
-    page = journey.page
-
-    # Sign in as a new user would: the start page asks for a token.
-    page.goto("/")
-    expect(page).to_have_url(re.compile(r"/sign-in"))
-    journey.shot("sign-in")
-    page.get_by_label("API token").fill(live_server.admin_token)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Image credentials", exact=True)).to_be_visible()
-
-    # Create credentials; the show/hide toggle works, the password is sent once.
-    page.get_by_role("button", name="New credentials").click()
-    page.get_by_label("Label").fill(label)
-    page.get_by_label("Username").fill("robot")
-    secret = page.get_by_label("Password or access token", exact=True)
-    secret.fill(password)
-    page.get_by_role("button", name="Show password").click()
-    expect(secret).to_have_attribute("type", "text")
-    page.get_by_role("button", name="Hide password").click()
-    expect(secret).to_have_attribute("type", "password")
-    journey.shot("credentials-new")
-    page.get_by_role("button", name="Create credentials").click()
-    expect(page.get_by_role("heading", name=label)).to_be_visible()
-    journey.keep()
-
-    journey.nav("Credentials")
-    row = page.get_by_role("row").filter(has_text=label)
-    expect(row).to_contain_text("robot")
-    expect(row).to_contain_text("unused")
-    journey.keep()
-    journey.shot("credentials-list")
-
-    # An application and a release whose containers pick the credentials from the dropdown.
-    journey.nav("Applications")
-    page.get_by_role("button", name="New application").click()
-    page.get_by_label("Name").fill(app_name)
-    page.get_by_label("Description").fill("The web shop and its worker.")
-    page.get_by_role("button", name="Create application").click()
-    expect(page.get_by_role("heading", name=app_name)).to_be_visible()
-    page.get_by_role("button", name="New release").click()
-    page.get_by_label("Version").fill("1.0.0")
-    page.locator("#containers-0-name").fill("web")
-    page.locator("#containers-0-image").fill("ghcr.io/acme/web:1.0")
-    page.locator("#containers-0-credentials_id").select_option(label=f"{label} (robot)")
-    page.locator("#containers-0-ports").fill("8080:80")
-    page.locator("#containers-1-name").fill("worker")
-    page.locator("#containers-1-image").fill("Quay.io/Acme/Worker!!")
-    page.locator("#containers-1-credentials_id").select_option(label=f"{label} (robot)")
-    page.get_by_role("button", name="Create release").click()
-    image_error = page.locator("#containers-1-image-error")
-    expect(image_error).to_contain_text("invalid image reference")
-    expect(page.locator("#containers-1-image")).to_have_attribute("aria-invalid", "true")
-    journey.keep()
-    journey.shot("release-new-error")
-    page.locator("#containers-1-image").fill("quay.io/acme/worker:1.0")
-    page.get_by_role("button", name="Create release").click()
-    expect(page.get_by_role("heading", name=f"{app_name} 1.0.0")).to_be_visible()
-    expect(page.get_by_role("alert").filter(has_text="2 registries")).to_be_visible()
-    expect(page.get_by_role("row").filter(has_text="worker")).to_contain_text(f"{label} (robot)")
-    release_url = page.url
-    journey.keep()
-    journey.shot("release")
-
-    # Register a device: its token and agent command are shown once.
-    journey.nav("Devices")
-    page.get_by_role("button", name="Register a device").click()
-    page.get_by_label("Device name").fill(device_name)
-    page.get_by_role("button", name="Register device").click()
-    token = page.get_by_label("Device token").input_value()
-    assert token.startswith("edd_")
-    expect(page.locator("#agent-command")).to_contain_text(
-        f"edgedock agent --server {live_server.url}"
-    )
-    journey.shot("device-created")
-
-    # Deploy the release there and watch the status the device reports.
+def deploy_and_watch(j: Journey, release_url: str, device_token: str) -> str:
+    """Deploy from the release page; the status the device reports shows, then stop and start."""
+    page = j.page
     page.goto(release_url)
-    page.get_by_label("Device", exact=True).select_option(label=device_name)
+    page.get_by_label("Device", exact=True).select_option(label=j.device_name)
     page.get_by_role("button", name="Deploy 1.0.0").click()
-    expect(page.get_by_role("heading", name=f"{app_name} 1.0.0 on {device_name}")).to_be_visible()
+    heading = f"{j.app_name} 1.0.0 on {j.device_name}"
+    expect(page.get_by_role("heading", name=heading)).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="worker")).to_contain_text("pending")
-    deployment_id = page.url.rsplit("/", 1)[1]
-    with live_server.api() as api:
-        release = api.get(f"/api/v1/deployments/{deployment_id}").json()
-    ids = {c["name"]: c["id"] for c in release["containers"]}
-    report_status(live_server, token, deployment_id, ids)
+    report_status(j.server, device_token, page.url.rsplit("/", 1)[1])
     page.reload()
     expect(page.get_by_role("row").filter(has_text="ghcr.io/acme/web")).to_contain_text("running")
     worker = page.get_by_role("row").filter(has_text="quay.io/acme/worker")
     expect(worker).to_contain_text("error")
     expect(worker).to_contain_text("unauthorized: authentication required")
-    expect(page.locator("ol.timeline")).to_contain_text("pull_failed")
+    timeline = page.locator("ol.timeline")
+    expect(timeline).to_contain_text("pull_failed")
     page.get_by_role("button", name="Stop").click()
-    expect(page.locator("ol.timeline")).to_contain_text("stop_requested")
+    expect(timeline).to_contain_text("stop_requested")
     page.get_by_role("button", name="Start").click()
-    expect(page.locator("ol.timeline")).to_contain_text("start_requested")
-    journey.keep()
-    journey.shot("deployment")
+    expect(timeline).to_contain_text("start_requested")
+    j.keep()
+    j.shot("deployment")
     deployment_url = page.url
+    j.nav("Devices")
+    expect(page.get_by_role("row").filter(has_text=j.device_name)).to_contain_text("online")
+    j.keep()
+    j.shot("devices")
+    return deployment_url
 
-    journey.nav("Devices")
-    expect(page.get_by_role("row").filter(has_text=device_name)).to_contain_text("online")
-    journey.keep()
-    journey.shot("devices")
 
-    # The same pages on a phone.
-    phone = chromium.new_context(
-        viewport=PHONE, base_url=live_server.url, storage_state=context.storage_state()
+def look_on_a_phone(j: Journey, browser: Browser, deployment_url: str) -> None:
+    phone = browser.new_context(
+        viewport=PHONE, base_url=j.server.url, storage_state=j.context.storage_state()
     )
-    phone_page = phone.new_page()
-    phone_page.goto(deployment_url)
-    expect(phone_page.get_by_role("button", name="Sign out")).to_be_visible()
-    journey.shot("phone-deployment", phone_page)
-    phone_page.goto("/image-credentials")
-    journey.shot("phone-credentials-list", phone_page)
+    page = phone.new_page()
+    page.goto(deployment_url)
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    j.shot("phone-deployment", page)
+    page.goto("/image-credentials")
+    j.shot("phone-credentials-list", page)
     phone.close()
 
-    # Delete the credentials: the references that break are shown, the label must be typed.
-    journey.nav("Credentials")
-    page.get_by_role("link", name=label).click()
+
+def delete_credentials(j: Journey) -> None:
+    """The references that will break are shown first, and the label must be typed."""
+    page = j.page
+    j.nav("Credentials")
+    page.get_by_role("link", name=j.label).click()
     used_by = page.locator("section").filter(has=page.get_by_role("heading", name="Used by"))
-    expect(used_by.get_by_role("row").filter(has_text="worker")).to_contain_text(app_name)
-    journey.keep()
-    journey.shot("credentials-detail")
+    expect(used_by.get_by_role("row").filter(has_text="worker")).to_contain_text(j.app_name)
+    j.keep()
+    j.shot("credentials-detail")
     page.get_by_role("button", name="Delete…").click()
     expect(page.get_by_role("alert")).to_contain_text("2 containers of releases use these")
     page.get_by_label("to confirm").fill("not the label")
     page.get_by_role("button", name="Delete these credentials").click()
     expect(page.locator("#confirm_label-error")).to_contain_text("exactly")
-    journey.keep()
-    page.get_by_label("to confirm").fill(label)
-    journey.shot("credentials-delete")
+    j.keep()
+    page.get_by_label("to confirm").fill(j.label)
+    j.shot("credentials-delete")
     page.get_by_role("button", name="Delete these credentials").click()
     expect(page.get_by_role("status")).to_contain_text("deleted")
-    expect(page.get_by_role("row").filter(has_text=label)).to_have_count(0)
-    journey.keep()
+    expect(page.get_by_role("row").filter(has_text=j.label)).to_have_count(0)
+    j.keep()
 
-    # The audit log, filtered to that delete.
-    journey.nav("Audit log")
-    page.get_by_label("Action").select_option("credentials.deleted")
-    page.get_by_role("button", name="Filter").click()
-    expect(page.get_by_role("row").filter(has_text=label)).to_contain_text("forced")
-    journey.keep()
-    journey.shot("audit")
 
-    # No page ever carried the password, as rendered or as the server sent it.
-    raw = [context.request.get(url).text() for url in sorted(journey.visited)]
-    for source in journey.sources + raw:
-        assert password not in source
-        assert password.split("-", 1)[1][:24] not in source
+def filter_audit_log(j: Journey) -> None:
+    j.nav("Audit log")
+    j.page.get_by_label("Action").select_option("credentials.deleted")
+    j.page.get_by_role("button", name="Filter").click()
+    expect(j.page.get_by_role("row").filter(has_text=j.label)).to_contain_text("forced")
+    j.keep()
+    j.shot("audit")
 
-    # Sign out: the session is gone.
-    page.get_by_role("button", name="Sign out").click()
-    expect(page).to_have_url(re.compile(r"/sign-in"))
-    page.goto("/image-credentials")
-    expect(page).to_have_url(re.compile(r"/sign-in\?next=/image-credentials"))
+
+def assert_password_never_sent(j: Journey) -> None:
+    """In every page as rendered, and in every page as the server sends it."""
+    raw = [j.context.request.get(url).text() for url in sorted(j.visited)]
+    for source in j.sources + raw:
+        assert j.password not in source
+        assert j.password.split("-", 1)[1][:24] not in source
+
+
+def sign_out(j: Journey) -> None:
+    j.page.get_by_role("button", name="Sign out").click()
+    expect(j.page).to_have_url(re.compile(r"/sign-in"))
+    j.page.goto("/image-credentials")
+    expect(j.page).to_have_url(re.compile(r"/sign-in\?next=/image-credentials"))
+
+
+def test_operator_journey_in_chromium(live_server: LiveServer, chromium: Browser) -> None:
+    context = chromium.new_context(viewport=LAPTOP, base_url=live_server.url)
+    context.set_default_timeout(10_000)
+    journey = Journey(live_server, context, context.new_page())
+    sign_in(journey)
+    create_credentials(journey)
+    release_url = create_release(journey)
+    device_token = register_device(journey)
+    deployment_url = deploy_and_watch(journey, release_url, device_token)
+    look_on_a_phone(journey, chromium, deployment_url)
+    delete_credentials(journey)
+    filter_audit_log(journey)
+    assert_password_never_sent(journey)
+    sign_out(journey)
     context.close()
