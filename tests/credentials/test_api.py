@@ -159,23 +159,25 @@ def _ecr(expiration: int) -> str:
     return base64.b64encode(json.dumps(document).encode()).decode()
 
 
-@pytest.mark.parametrize(
-    ("password", "kind", "state"),
-    [
-        ("dckr_pat_abc123def456ghi789", "docker_hub_pat", None),
-        ("ghp_abcdefghijklmnopqrstuvwxyz123456", "github_pat", None),
-        ("github_pat_11ABCDEFG_xyz", "github_pat", None),
-        (_jwt({"sub": "x", "exp": int(time.time()) + 30 * 86400}), "jwt", "valid"),
-        (_jwt({"sub": "x", "exp": int(time.time()) + 3600}), "jwt", "expires_soon"),
-        (_jwt({"sub": "x", "exp": int(time.time()) - 60}), "jwt", "expired"),
-        (_jwt({"sub": "x"}), "jwt", None),
-        (_ecr(int(time.time()) + 12 * 3600), "aws_ecr", "expires_soon"),
-        (_ecr(int(time.time()) - 3600), "aws_ecr", "expired"),
-        ("s3cureP@ssw0rd", None, None),
-        ("eyJub3QiOiJqd3QifQ", None, None),
-    ],
-)
-async def test_token_kind_and_expiry_are_derived(api, password, kind, state):
+TOKEN_CASES = {
+    "docker-hub-pat": (lambda: "dckr_pat_abc123def456ghi789", "docker_hub_pat", None),
+    "github-classic": (lambda: "ghp_abcdefghijklmnopqrstuvwxyz123456", "github_pat", None),
+    "github-fine-grained": (lambda: "github_pat_11ABCDEFG_xyz", "github_pat", None),
+    "jwt-valid": (lambda: _jwt({"sub": "x", "exp": int(time.time()) + 30 * 86400}), "jwt", "valid"),
+    "jwt-soon": (lambda: _jwt({"sub": "x", "exp": int(time.time()) + 3600}), "jwt", "expires_soon"),
+    "jwt-expired": (lambda: _jwt({"sub": "x", "exp": int(time.time()) - 60}), "jwt", "expired"),
+    "jwt-no-exp": (lambda: _jwt({"sub": "x"}), "jwt", None),
+    "ecr-soon": (lambda: _ecr(int(time.time()) + 12 * 3600), "aws_ecr", "expires_soon"),
+    "ecr-expired": (lambda: _ecr(int(time.time()) - 3600), "aws_ecr", "expired"),
+    "plain": (lambda: "s3cureP@ssw0rd", None, None),
+    "base64-not-jwt": (lambda: "eyJub3QiOiJqd3QifQ", None, None),
+}
+
+
+@pytest.mark.parametrize("case", list(TOKEN_CASES))
+async def test_token_kind_and_expiry_are_derived(api, case):
+    make_password, kind, state = TOKEN_CASES[case]
+    password = make_password()
     created = await factories.credentials(api, password=password)
     assert created["token_kind"] == kind
     assert created["expiry_state"] == state

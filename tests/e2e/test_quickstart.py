@@ -25,8 +25,14 @@ def test_make_run_in_fresh_clone_serves_embedded_default(tmp_path):
     env["EDGEDOCK_PORT"] = str(port)
     log = tmp_path / "make-run.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(["make", "run"], cwd=clone, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            ["make", "run"],
+            cwd=clone,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 420
         while time.monotonic() < deadline:
@@ -40,8 +46,10 @@ def test_make_run_in_fresh_clone_serves_embedded_default(tmp_path):
             raise AssertionError(f"make run did not serve in time:\n{log.read_text()}")
         output = log.read_text()
         token = output.split("shown only this once:\n", 1)[1].splitlines()[0].strip()
-        listed = httpx.get(f"http://127.0.0.1:{port}/api/v1/image-credentials",
-                           headers={"Authorization": f"Bearer {token}"})
+        listed = httpx.get(
+            f"http://127.0.0.1:{port}/api/v1/image-credentials",
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert listed.status_code == 200 and listed.json()["items"] == []
         assert (clone / "var" / "edgedock.db").exists()
         assert oct((clone / "var" / "secret-keys").stat().st_mode & 0o777) == "0o600"

@@ -85,7 +85,7 @@ def overall_status(statuses: list[str], desired: str) -> OverallStatus:
         return "error"
     for status in ("pulling", "pending", "created"):
         if status in statuses:
-            return status  # type: ignore[return-value]
+            return status
     unique = set(statuses)
     return unique.pop() if len(unique) == 1 else "mixed"  # type: ignore[return-value]
 
@@ -102,7 +102,7 @@ def to_read(loaded: Loaded) -> DeploymentRead:
                 needs_credentials=needs_credentials(c),
                 credentials_label=c.credentials_label,
                 credentials_deleted=c.credentials_deleted_at is not None,
-                status=state.status if state else "pending",  # type: ignore[arg-type]
+                status=state.status if state else "pending",
                 message=state.message if state else None,
                 updated_at=state.updated_at if state else None,
             )
@@ -116,7 +116,7 @@ def to_read(loaded: Loaded) -> DeploymentRead:
         application=loaded.application.name,
         release_id=d.release_id,
         version=loaded.release.version,
-        desired=d.desired,  # type: ignore[arg-type]
+        desired=d.desired,
         status=overall_status([c.status for c in containers], d.desired),
         created_at=d.created_at,
         updated_at=d.updated_at,
@@ -223,7 +223,7 @@ async def desired_state(session: AsyncSession, *, device: Device) -> tuple[wire.
             release_id=str(x.release.id),
             application=x.application.name,
             version=x.release.version,
-            desired=x.deployment.desired,  # type: ignore[arg-type]
+            desired=x.deployment.desired,
             containers=[
                 wire.ContainerSpec(
                     id=str(c.id),
@@ -233,7 +233,7 @@ async def desired_state(session: AsyncSession, *, device: Device) -> tuple[wire.
                     env=c.env,
                     command=c.command,
                     port_bindings=c.port_bindings,
-                    restart_policy=c.restart_policy,  # type: ignore[arg-type]
+                    restart_policy=c.restart_policy,
                     binds=c.binds,
                     network_mode=c.network_mode,
                     privileged=c.privileged,

@@ -84,15 +84,14 @@ async def apply(
         )
     failures: list[tuple[wire.StatusEvent, ReleaseContainer | None]] = []
     for event in report.events:
-        deployment_id = _uuid(event.deployment_id)
-        if deployment_id not in deployment_ids:
+        event_deployment = _uuid(event.deployment_id)
+        if event_deployment is None or event_deployment not in deployment_ids:
             continue
-        assert deployment_id is not None
-        container_id = _uuid(event.container_id) if event.container_id else None
-        container = known.get((deployment_id, container_id)) if container_id else None
+        event_container = _uuid(event.container_id) if event.container_id else None
+        container = known.get((event_deployment, event_container)) if event_container else None
         await add_event(
             session,
-            deployment_id=deployment_id,
+            deployment_id=event_deployment,
             container_id=container.id if container else None,
             kind=event.kind,
             message=event.message,
