@@ -27,6 +27,14 @@ async def test_create_application_then_its_page(web, api):
     assert "shop" in (await web.get("/applications")).text
 
 
+async def test_application_form_errors_show_next_to_the_field(web, api):
+    await factories.application(api, name="shop")
+    duplicate = await post_form(web, "/applications/new", "/applications", {"name": "Shop"})
+    assert duplicate.status_code == 409 and 'id="name-error"' in duplicate.text
+    empty = await post_form(web, "/applications/new", "/applications", {"name": " "})
+    assert empty.status_code == 422 and "name must not be empty" in empty.text
+
+
 async def test_release_form_offers_credentials_as_label_and_username(web, api):
     creds = await factories.credentials(api, label="GHCR", username="robot")
     application = await factories.application(api)
@@ -156,6 +164,17 @@ async def test_register_device_shows_its_token_once_with_the_agent_command(web, 
     listing = (await web.get("/devices")).text
     assert token not in detail and token not in listing
     assert "never seen" in listing
+
+
+async def test_delete_device_needs_its_name_typed(web, api):
+    device = await fleet.device(api, "gw-old")
+    page = f"/devices/{device['id']}"
+    wrong = await post_form(web, page, f"{page}/delete", {"confirm_name": "gw"})
+    assert wrong.status_code == 422 and 'id="confirm_name-error"' in wrong.text
+    assert (await api.get(f"/api/v1/devices/{device['id']}")).status_code == 200
+    right = await post_form(web, page, f"{page}/delete", {"confirm_name": "gw-old"})
+    assert right.status_code == 303 and right.headers["location"] == "/devices"
+    assert (await api.get(f"/api/v1/devices/{device['id']}")).status_code == 404
 
 
 async def test_duplicate_device_name_shows_on_the_name_field(web, api):

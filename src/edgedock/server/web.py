@@ -83,7 +83,7 @@ def render(
     """Render `name` inside the layout; `user` shows the navigation and the sign-out button."""
     flash = _read_flash(request)
     html = templates.get_template(name).render(
-        {**context, "user": user, "flash": flash, "section": section, "csrf_field": "csrf_token"}
+        {**context, "user": user, "flash": flash, "section": section}
     )
     response = HTMLResponse(html, status_code=status)
     if flash is not None:
