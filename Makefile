@@ -17,7 +17,7 @@ run: $(STAMP)
 	$(BIN)/edgedock serve
 
 ## Set everything up and run the whole suite, on SQLite and on PostgreSQL.
-test: $(STAMP) system-packages postgres lint
+test: $(STAMP) system-packages postgres lint typecheck
 	$(BIN)/pytest
 
 system-packages:
