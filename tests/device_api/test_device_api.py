@@ -140,7 +140,8 @@ async def test_registry_auth_after_forced_delete_is_410_naming_credentials(api, 
         state = (await agent.get("/device/v1/desired-state")).json()
     assert response.status_code == 410
     message = response.json()["error"]["message"]
-    assert creds["label"] in message and "new release" in message
+    assert creds["id"] in message and "new release" in message
+    assert creds["label"] not in message, "labels are never sent to devices"
     app_spec = next(c for c in state["deployments"][0]["containers"] if c["name"] == "app")
     assert app_spec["needs_credentials"] is True
 

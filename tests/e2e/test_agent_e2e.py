@@ -177,7 +177,7 @@ def test_deleted_credentials_keep_running_container_and_fail_new_deployment_e2e(
         time.sleep(3)  # a few more passes of the first agent: it leaves its container alone
         assert operator.status_is(running, "running")
 
-    assert creds["label"] in state["message"] and "deleted" in state["message"]
+    assert creds["id"] in state["message"] and "deleted" in state["message"]
     assert [row[2] for row in managed(engine)] == ["running"]
     assert managed(second_engine) == []
     _assert_engine_holds_no_secret(second_engine, private_image)

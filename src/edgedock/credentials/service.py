@@ -336,7 +336,11 @@ async def delete(
     await session.execute(
         update(ReleaseContainer)
         .where(ReleaseContainer.image_credentials_id == credential.id)
-        .values(credentials_deleted_at=utcnow(), credentials_label=credential.label)
+        .values(
+            credentials_deleted_at=utcnow(),
+            credentials_label=credential.label,
+            credentials_deleted_id=credential.id,
+        )
     )
     await session.delete(credential)
     await session.flush()

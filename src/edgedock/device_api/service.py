@@ -55,8 +55,10 @@ async def issue_registry_auth(
         )
     if container.image_credentials_id is None:
         if container.credentials_deleted_at is not None:
+            # Named by id: labels are for people and never sent to a device. The deployment
+            # page shows people the label next to this message.
             raise CredentialsDeleted(
-                f"the image credentials {container.credentials_label!r} that container "
+                f"the image credentials {container.credentials_deleted_id} that container "
                 f"{container.name!r} ({container.image}) needs were deleted on "
                 f"{container.credentials_deleted_at:%Y-%m-%d %H:%M} UTC; make a new release "
                 "that uses other credentials"

@@ -44,9 +44,11 @@ class ReleaseContainer(Base):
     image_credentials_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("image_credential.id", ondelete="SET NULL"), index=True
     )
-    # The tombstone: the label is kept so that a pull after a forced delete can name what is gone.
+    # The tombstone: after a forced delete the id (for devices, which never see labels) and the
+    # label (for people) are kept, so a later pull can say which credentials are gone.
     credentials_label: Mapped[str | None] = mapped_column(String(100))
     credentials_deleted_at: Mapped[datetime | None]
+    credentials_deleted_id: Mapped[uuid.UUID | None]
     env: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     command: Mapped[list[str] | None] = mapped_column(JSON)
     port_bindings: Mapped[list[str]] = mapped_column(JSON, default=list)
