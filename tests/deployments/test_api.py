@@ -134,3 +134,21 @@ async def test_deployments_are_audited(api):
         ]
     ]
     assert actions[:3] == ["deployments.upgraded", "deployments.created", "devices.created"]
+
+
+async def test_device_list_searches_and_pages_by_name(api):
+    for name in ["edge-b", "Edge-A", "lab-1", "edge_c"]:
+        await fleet.device(api, name)
+    first = (await api.get("/api/v1/devices", params={"q": "EDGE", "limit": 2})).json()
+    assert [d["name"] for d in first["items"]] == ["Edge-A", "edge-b"]
+    second = (
+        await api.get(
+            "/api/v1/devices", params={"q": "edge", "limit": 2, "cursor": first["next_cursor"]}
+        )
+    ).json()
+    assert [d["name"] for d in second["items"]] == ["edge_c"] and second["next_cursor"] is None
+    assert [
+        d["name"] for d in (await api.get("/api/v1/devices", params={"q": "_"})).json()["items"]
+    ] == ["edge_c"]
+    bad = await api.get("/api/v1/devices", params={"cursor": "WyJhIiwibm90LWEtdXVpZCJd"})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "cursor"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,8 +12,8 @@ from edgedock.actors import Actor
 from edgedock.applications.models import Application
 from edgedock.applications.schemas import ApplicationCreate, ApplicationRead
 from edgedock.audit import service as audit_service
-from edgedock.errors import Conflict, Invalid, NotFound
-from edgedock.pagination import Page, check_limit, decode_cursor, encode_cursor
+from edgedock.errors import Conflict, NotFound
+from edgedock.pagination import Page, by_name_key, matching, split_page
 from edgedock.releases import in_use
 from edgedock.releases import service as release_service
 from edgedock.text import fold
@@ -120,46 +120,19 @@ async def search(
     cursor: str | None = None,
 ) -> Page[ApplicationRead]:
     """Ordered by name, case-insensitively; `q` matches name or description."""
-    check_limit(limit)
     stmt = select(Application).where(Application.tenant_id == tenant_id)
-    if q and q.strip():
-        pattern = f"%{_escape_like(fold(q.strip()))}%"
-        stmt = stmt.where(
-            or_(
-                Application.name_key.like(pattern, escape="\\"),
-                func.lower(Application.description).like(pattern, escape="\\"),
-            )
-        )
-    if cursor:
-        last_key, last_id = decode_cursor(cursor, size=2, types=(str, str))
-        stmt = stmt.where(
-            or_(
-                Application.name_key > last_key,
-                (Application.name_key == last_key) & (Application.id > _uuid(last_id)),
-            )
-        )
-    stmt = stmt.order_by(Application.name_key, Application.id).limit(limit + 1)
-    rows = list((await session.scalars(stmt)).all())
-    page = rows[:limit]
+    stmt = matching(stmt, q, Application.name_key, func.lower(Application.description))
+    stmt = by_name_key(
+        stmt, key=Application.name_key, id_=Application.id, cursor=cursor, limit=limit
+    )
+    page, next_cursor = split_page(
+        list((await session.scalars(stmt)).all()), limit=limit, key="name_key"
+    )
     counts = await release_service.counts(session, application_ids=[a.id for a in page])
-    next_cursor = None
-    if len(rows) > limit:
-        next_cursor = encode_cursor([page[-1].name_key, str(page[-1].id)])
     return Page[ApplicationRead](
         items=[to_read(a, release_count=counts.get(a.id, 0)) for a in page],
         next_cursor=next_cursor,
     )
-
-
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise Invalid("cursor is not one this server handed out", field="cursor") from None
 
 
 async def delete(session: AsyncSession, *, actor: Actor, application_id: uuid.UUID) -> None:

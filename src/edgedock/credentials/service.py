@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,7 +32,7 @@ from edgedock.credentials.schemas import (
 from edgedock.db import utcnow
 from edgedock.devices.models import Device
 from edgedock.errors import Conflict, MethodNotAllowed, NotFound
-from edgedock.pagination import Page, check_limit, decode_cursor, encode_cursor
+from edgedock.pagination import Page, by_name_key, matching, split_page
 
 # Reading release rows from here (and not through the releases service) keeps the service graph
 # a DAG: releases → credentials. The models are read only, to list references.
@@ -184,47 +184,18 @@ async def search(
     cursor: str | None = None,
 ) -> Page[CredentialRead]:
     """Ordered by label, case-insensitively; `q` matches label or username."""
-    check_limit(limit)
     stmt = select(ImageCredential).where(ImageCredential.tenant_id == tenant_id)
-    if q and q.strip():
-        pattern = f"%{_escape_like(fold(q.strip()))}%"
-        stmt = stmt.where(
-            or_(
-                ImageCredential.label_key.like(pattern, escape="\\"),
-                func.lower(ImageCredential.username).like(pattern, escape="\\"),
-            )
-        )
-    if cursor:
-        last_key, last_id = decode_cursor(cursor, size=2, types=(str, str))
-        stmt = stmt.where(
-            or_(
-                ImageCredential.label_key > last_key,
-                (ImageCredential.label_key == last_key) & (ImageCredential.id > _uuid(last_id)),
-            )
-        )
-    stmt = stmt.order_by(ImageCredential.label_key, ImageCredential.id).limit(limit + 1)
-    rows = list((await session.scalars(stmt)).all())
-    page = rows[:limit]
+    stmt = matching(stmt, q, ImageCredential.label_key, func.lower(ImageCredential.username))
+    stmt = by_name_key(
+        stmt, key=ImageCredential.label_key, id_=ImageCredential.id, cursor=cursor, limit=limit
+    )
+    page, next_cursor = split_page(
+        list((await session.scalars(stmt)).all()), limit=limit, key="label_key"
+    )
     counts = await use_counts(session, credential_ids=[c.id for c in page])
-    next_cursor = None
-    if len(rows) > limit:
-        next_cursor = encode_cursor([page[-1].label_key, str(page[-1].id)])
     return Page[CredentialRead](
         items=[to_read(c, use_count=counts.get(c.id, 0)) for c in page], next_cursor=next_cursor
     )
-
-
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        from edgedock.errors import Invalid
-
-        raise Invalid("cursor is not one this server handed out", field="cursor") from None
 
 
 async def use_counts(

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,8 +18,8 @@ from edgedock.db import utcnow
 from edgedock.deployments.models import Deployment
 from edgedock.devices.models import Device
 from edgedock.devices.schemas import DeviceCreate, DeviceRead
-from edgedock.errors import Conflict, Invalid, NotFound, Unauthorized
-from edgedock.pagination import Page, check_limit, decode_cursor, encode_cursor
+from edgedock.errors import Conflict, NotFound, Unauthorized
+from edgedock.pagination import Page, by_name_key, matching, split_page
 from edgedock.text import fold
 
 DEVICE_TOKEN_PREFIX = "edd"  # noqa: S105 - a public prefix, not a secret
@@ -121,28 +121,13 @@ async def search(
     limit: int = 50,
     cursor: str | None = None,
 ) -> Page[DeviceRead]:
-    check_limit(limit)
     stmt = select(Device).where(Device.tenant_id == tenant_id)
-    if q and q.strip():
-        escaped = fold(q.strip()).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(Device.name_key.like(f"%{escaped}%", escape="\\"))
-    if cursor:
-        last_key, last_id = decode_cursor(cursor, size=2, types=(str, str))
-        try:
-            last_uuid = uuid.UUID(last_id)
-        except ValueError:
-            raise Invalid("cursor is not one this server handed out", field="cursor") from None
-        stmt = stmt.where(
-            or_(Device.name_key > last_key, (Device.name_key == last_key) & (Device.id > last_uuid))
-        )
-    rows = list(
-        (await session.scalars(stmt.order_by(Device.name_key, Device.id).limit(limit + 1))).all()
+    stmt = matching(stmt, q, Device.name_key)
+    stmt = by_name_key(stmt, key=Device.name_key, id_=Device.id, cursor=cursor, limit=limit)
+    page, next_cursor = split_page(
+        list((await session.scalars(stmt)).all()), limit=limit, key="name_key"
     )
-    page = rows[:limit]
     counts = await deployment_counts(session, device_ids=[d.id for d in page])
-    next_cursor = (
-        encode_cursor([page[-1].name_key, str(page[-1].id)]) if len(rows) > limit else None
-    )
     return Page[DeviceRead](
         items=[to_read(d, deployment_count=counts.get(d.id, 0)) for d in page],
         next_cursor=next_cursor,
