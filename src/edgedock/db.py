@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -108,6 +109,22 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+async def insert_unique(session: AsyncSession, row: Base, *, duplicate: Exception) -> None:
+    """Insert `row`, raising `duplicate` when a unique constraint refuses it.
+
+    Callers check for duplicates first to answer with a clear error; two concurrent requests
+    can both pass that check, and then the constraint decides. The row is added inside the
+    savepoint because begin_nested() flushes pending rows first, and a violation there would
+    break the request's whole transaction instead of answering 409.
+    """
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError as exc:
+        raise duplicate from exc
 
 
 @dataclass

@@ -12,6 +12,7 @@ from edgedock.actors import Actor
 from edgedock.applications.models import Application
 from edgedock.applications.schemas import ApplicationCreate, ApplicationRead
 from edgedock.audit import service as audit_service
+from edgedock.db import insert_unique
 from edgedock.errors import Conflict, NotFound
 from edgedock.pagination import Page, by_name_key, matching, split_page
 from edgedock.releases import in_use
@@ -57,15 +58,7 @@ async def create(session: AsyncSession, *, actor: Actor, data: ApplicationCreate
         name_key=name_key,
         description=data.description,
     )
-    try:
-        # Added inside the savepoint: begin_nested() flushes what is pending before the
-        # SAVEPOINT, and a violation there would break the request's whole transaction.
-        async with session.begin_nested():
-            session.add(application)
-            await session.flush()
-    except IntegrityError as exc:
-        # Two concurrent creates can both pass the check above; the constraint decides.
-        raise duplicate from exc
+    await insert_unique(session, application, duplicate=duplicate)
     await audit_service.record(
         session,
         actor=actor,

@@ -10,7 +10,6 @@ import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edgedock import crypto
@@ -29,7 +28,7 @@ from edgedock.credentials.schemas import (
     PulledBy,
     UsedBy,
 )
-from edgedock.db import utcnow
+from edgedock.db import insert_unique, utcnow
 from edgedock.devices.models import Device
 from edgedock.errors import Conflict, MethodNotAllowed, NotFound
 from edgedock.pagination import Page, by_name_key, matching, split_page
@@ -122,17 +121,13 @@ async def create(
     )
     sealed = keyring.seal(password, context=credential.aad)
     credential.secret_key_id, credential.secret = sealed.key_id, sealed.blob
-    try:
-        # Added inside the savepoint: begin_nested() flushes pending rows first, and a
-        # constraint error there would break the whole request instead of answering 409.
-        async with session.begin_nested():
-            session.add(credential)
-            await session.flush()
-    except IntegrityError as exc:
-        # Two concurrent creates can both pass the check above; the constraint decides.
-        raise DuplicateLabel(
+    await insert_unique(
+        session,
+        credential,
+        duplicate=DuplicateLabel(
             f"image credentials labelled {data.label!r} already exist", field="label"
-        ) from exc
+        ),
+    )
     await audit_service.record(
         session,
         actor=actor,

@@ -8,13 +8,12 @@ from typing import Any
 
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edgedock.actors import Actor
 from edgedock.audit import service as audit_service
 from edgedock.crypto import new_token, token_hash
-from edgedock.db import utcnow
+from edgedock.db import insert_unique, utcnow
 from edgedock.deployments.models import Deployment
 from edgedock.devices.models import Device
 from edgedock.devices.schemas import DeviceCreate, DeviceRead
@@ -64,16 +63,11 @@ async def create(session: AsyncSession, *, actor: Actor, data: DeviceCreate) -> 
     device = Device(
         tenant_id=actor.tenant_id, name=data.name, name_key=name_key, token_hash=token_hash(token)
     )
-    try:
-        # Added inside the savepoint: begin_nested() flushes pending rows first, and a
-        # constraint error there would break the whole request instead of answering 409.
-        async with session.begin_nested():
-            session.add(device)
-            await session.flush()
-    except IntegrityError as exc:
-        raise DuplicateDeviceName(
-            f"a device named {data.name!r} already exists", field="name"
-        ) from exc
+    await insert_unique(
+        session,
+        device,
+        duplicate=DuplicateDeviceName(f"a device named {data.name!r} already exists", field="name"),
+    )
     await audit_service.record(
         session,
         actor=actor,

@@ -6,10 +6,10 @@ import re
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edgedock.crypto import Keyring, Sealed, generate_key
+from edgedock.db import insert_unique
 from edgedock.errors import Conflict, EdgedockError, Invalid, NotFound
 from edgedock.tenants.models import Tenant
 
@@ -36,14 +36,9 @@ async def create(session: AsyncSession, *, slug: str, keyring: Keyring) -> Tenan
     tenant = Tenant(id=uuid.uuid4(), slug=slug)
     sealed = keyring.seal(generate_key(), context=fingerprint_context(tenant.id))
     tenant.fingerprint_key_id, tenant.fingerprint_key = sealed.key_id, sealed.blob
-    try:
-        # Added inside the savepoint: begin_nested() flushes pending rows first, and a
-        # constraint error there would break the whole request instead of answering 409.
-        async with session.begin_nested():
-            session.add(tenant)
-            await session.flush()
-    except IntegrityError as exc:
-        raise DuplicateTenant(f"tenant {slug!r} already exists", field="slug") from exc
+    await insert_unique(
+        session, tenant, duplicate=DuplicateTenant(f"tenant {slug!r} already exists", field="slug")
+    )
     return tenant
 
 
