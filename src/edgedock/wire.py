@@ -21,6 +21,9 @@ LABEL_MANAGED = "io.edgedock.managed"
 LABEL_DEPLOYMENT = "io.edgedock.deployment"
 LABEL_CONTAINER = "io.edgedock.container"
 LABEL_SPEC_HASH = "io.edgedock.spec-hash"
+# The device whose agent made the container, so that agents of several devices can share one
+# engine. Containers made before this label existed have none; their agent adopts them.
+LABEL_DEVICE = "io.edgedock.device"
 
 
 class _Wire(BaseModel):

@@ -158,7 +158,10 @@ def container_spec(
 
 
 def desired(
-    *containers: wire.ContainerSpec, dep: str = "d-0001", desired: wire.DesiredRun = "started"
+    *containers: wire.ContainerSpec,
+    dep: str = "d-0001",
+    desired: wire.DesiredRun = "started",
+    device: str = "dev-1",
 ) -> wire.DesiredState:
     deployment = wire.DeploymentSpec(
         id=dep,
@@ -168,12 +171,15 @@ def desired(
         desired=desired,
         containers=list(containers),
     )
-    return wire.DesiredState(device_id="dev-1", deployments=[deployment])
+    return wire.DesiredState(device_id=device, deployments=[deployment])
 
 
 @dataclass
 class AgentKit:
-    """Everything a loop test needs; `new_agent()` starts a fresh Agent as after a restart."""
+    """Everything a loop test needs; `new_agent()` starts a fresh Agent as after a restart.
+
+    `another_server()` is the device API of a second device, on the same clock and registry.
+    """
 
     clock: FakeClock
     server: FakeServer
@@ -182,8 +188,23 @@ class AgentKit:
     poll_wait: float = 30.0
     closers: list[Callable[[], None]] = field(default_factory=list)
 
-    def new_agent(self, engine: Engine | None = None, *, rand: float = 0.5) -> Agent:
-        client = ServerClient(BASE_URL, token=DEVICE_TOKEN, transport=self.server.transport())
+    def another_server(self, device_id: str) -> FakeServer:
+        return FakeServer(
+            self.clock,
+            username=self.server.username,
+            password=self.server.password,
+            state=wire.DesiredState(device_id=device_id, deployments=[]),
+        )
+
+    def new_agent(
+        self,
+        engine: Engine | None = None,
+        *,
+        rand: float = 0.5,
+        server: FakeServer | None = None,
+    ) -> Agent:
+        server = server or self.server
+        client = ServerClient(BASE_URL, token=DEVICE_TOKEN, transport=server.transport())
         engine = engine or Engine(self.engine_url)
         self.closers += [client.close, engine.close]
         return Agent(

@@ -197,7 +197,9 @@ def test_create_and_start_run_container_with_spec_settings(
     )
     name = _name()
 
-    engine_id = agent_engine.create(spec, deployment_id="dep-1", name=name, spec_hash="abc123")
+    engine_id = agent_engine.create(
+        spec, device_id="dev-1", deployment_id="dep-1", name=name, spec_hash="abc123"
+    )
     assert agent_engine.state(engine_id) == "created"
     agent_engine.start(engine_id)
 
@@ -207,6 +209,7 @@ def test_create_and_start_run_container_with_spec_settings(
     details = inspect(engine_id)
     assert details["Config"]["Labels"] == {
         wire.LABEL_MANAGED: "true",
+        wire.LABEL_DEVICE: "dev-1",
         wire.LABEL_DEPLOYMENT: "dep-1",
         wire.LABEL_CONTAINER: "web",
         wire.LABEL_SPEC_HASH: "abc123",
@@ -230,7 +233,9 @@ def test_create_applies_host_network_and_privileged(
         id="probe", name="probe", image=pulled_image, network_mode="host", privileged=True
     )
 
-    engine_id = agent_engine.create(spec, deployment_id="dep-2", name=_name(), spec_hash="h")
+    engine_id = agent_engine.create(
+        spec, device_id="dev-1", deployment_id="dep-2", name=_name(), spec_hash="h"
+    )
     agent_engine.start(engine_id)
 
     details = inspect(engine_id)
@@ -246,27 +251,51 @@ def test_managed_containers_rebuilds_view_from_labels(
     spec = wire.ContainerSpec(id="api", name="api", image=pulled_image)
     name = _name()
     engine_id = agent_engine.create(
-        spec, deployment_id="dep-3", name=name, spec_hash=spec_hash(spec)
+        spec, device_id="dev-1", deployment_id="dep-3", name=name, spec_hash=spec_hash(spec)
     )
     agent_engine.start(engine_id)
     run_podman(engine.env, "create", "--name", _name(), pulled_image)  # not ours: not listed
+    # made by an agent from before the device label: listed, with no device
+    legacy_name = _name()
+    labels = {
+        wire.LABEL_MANAGED: "true",
+        wire.LABEL_DEPLOYMENT: "dep-0",
+        wire.LABEL_CONTAINER: "api",
+        wire.LABEL_SPEC_HASH: "h0",
+    }
+    label_args = [arg for item in labels.items() for arg in ("--label", "=".join(item))]
+    legacy_id = run_podman(
+        engine.env, "create", "--name", legacy_name, *label_args, pulled_image
+    ).strip()
 
-    assert agent_engine.managed_containers() == [
+    assert sorted(agent_engine.managed_containers(), key=lambda m: m.deployment_id) == [
         ManagedContainer(
+            device_id=None,
+            deployment_id="dep-0",
+            container_id="api",
+            spec_hash="h0",
+            engine_id=legacy_id,
+            name=legacy_name,
+            state="created",
+        ),
+        ManagedContainer(
+            device_id="dev-1",
             deployment_id="dep-3",
             container_id="api",
             spec_hash=spec_hash(spec),
             engine_id=engine_id,
             name=name,
             state="running",
-        )
+        ),
     ]
 
 
 @pytest.mark.real_engine
 def test_stop_then_remove_container(agent_engine: Engine, pulled_image: str) -> None:
     spec = wire.ContainerSpec(id="job", name="job", image=pulled_image)
-    engine_id = agent_engine.create(spec, deployment_id="dep-4", name=_name(), spec_hash="h")
+    engine_id = agent_engine.create(
+        spec, device_id="dev-1", deployment_id="dep-4", name=_name(), spec_hash="h"
+    )
     agent_engine.start(engine_id)
 
     agent_engine.stop(engine_id, timeout=1)
@@ -283,7 +312,9 @@ def test_stop_then_remove_container(agent_engine: Engine, pulled_image: str) -> 
 @pytest.mark.real_engine
 def test_remove_forces_running_container(agent_engine: Engine, pulled_image: str) -> None:
     spec = wire.ContainerSpec(id="job", name="job", image=pulled_image)
-    engine_id = agent_engine.create(spec, deployment_id="dep-5", name=_name(), spec_hash="h")
+    engine_id = agent_engine.create(
+        spec, device_id="dev-1", deployment_id="dep-5", name=_name(), spec_hash="h"
+    )
     agent_engine.start(engine_id)
 
     agent_engine.remove(engine_id)
@@ -296,17 +327,19 @@ def test_create_fails_for_image_not_present(agent_engine: Engine, engine: Engine
     spec = wire.ContainerSpec(id="x", name="x", image="localhost:1/nowhere/none:1.0")
 
     with pytest.raises(EngineOperationFailed, match=r"^creating container edgedock-test-"):
-        agent_engine.create(spec, deployment_id="dep", name=_name(), spec_hash="h")
+        agent_engine.create(
+            spec, device_id="dev-1", deployment_id="dep", name=_name(), spec_hash="h"
+        )
 
 
 @pytest.mark.real_engine
 def test_create_fails_for_duplicate_name(agent_engine: Engine, pulled_image: str) -> None:
     spec = wire.ContainerSpec(id="x", name="x", image=pulled_image)
     name = _name()
-    agent_engine.create(spec, deployment_id="dep", name=name, spec_hash="h")
+    agent_engine.create(spec, device_id="dev-1", deployment_id="dep", name=name, spec_hash="h")
 
     with pytest.raises(EngineOperationFailed, match="already in use"):
-        agent_engine.create(spec, deployment_id="dep", name=name, spec_hash="h")
+        agent_engine.create(spec, device_id="dev-1", deployment_id="dep", name=name, spec_hash="h")
 
 
 @pytest.mark.real_engine
@@ -339,7 +372,9 @@ def test_every_call_raises_engine_unavailable_when_socket_missing(tmp_path: Path
             absent.managed_containers,
             lambda: absent.image_present("localhost:5000/a/b:1"),
             lambda: absent.pull("localhost:5000/a/b:1", x_registry_auth=header),
-            lambda: absent.create(spec, deployment_id="d", name="n", spec_hash="h"),
+            lambda: absent.create(
+                spec, device_id="dev-1", deployment_id="d", name="n", spec_hash="h"
+            ),
             lambda: absent.start("id"),
             lambda: absent.stop("id"),
             lambda: absent.remove("id"),
@@ -534,7 +569,7 @@ def test_container_config_translates_port_binding(
 ) -> None:
     spec = wire.ContainerSpec(id="c", name="c", image="i:1", port_bindings=[binding])
 
-    config = container_config(spec, deployment_id="d", spec_hash="h")
+    config = container_config(spec, device_id="dev", deployment_id="d", spec_hash="h")
 
     assert config["ExposedPorts"] == {port: {}}
     assert config["HostConfig"]["PortBindings"] == {port: [host]}
@@ -545,13 +580,13 @@ def test_container_config_rejects_invalid_port_binding(binding: str) -> None:
     spec = wire.ContainerSpec(id="c", name="web", image="i:1", port_bindings=[binding])
 
     with pytest.raises(EngineOperationFailed, match=r"^container web: invalid port binding"):
-        container_config(spec, deployment_id="d", spec_hash="h")
+        container_config(spec, device_id="dev", deployment_id="d", spec_hash="h")
 
 
 def test_container_config_leaves_image_defaults_alone() -> None:
     spec = wire.ContainerSpec(id="c", name="c", image="i:1")
 
-    config = container_config(spec, deployment_id="d", spec_hash="h")
+    config = container_config(spec, device_id="dev", deployment_id="d", spec_hash="h")
 
     assert "Cmd" not in config
     assert "NetworkMode" not in config["HostConfig"]

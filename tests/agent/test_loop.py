@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from edgedock import wire
 from edgedock.agent.engine import Engine
 from edgedock.agent.loop import Agent, run_until_signalled
 from edgedock.agent.plan import container_name
@@ -32,7 +33,7 @@ from tests.agent.fixtures_agent import (
     engine_view,
     files_containing,
 )
-from tests.support.engine import EngineInfo
+from tests.support.engine import EngineInfo, run_podman
 
 __all__ = ["agent_kit"]  # the fixture, imported so that pytest finds it here
 
@@ -303,6 +304,90 @@ def test_stop_start_upgrade_and_delete_follow_desired_state_fake_server(
     # for the deleted deployment is not reported (the server has no deployment to put it on).
     removed = [(e.container_id, e.message) for e in server.events() if e.kind == "removed"]
     assert removed == [("c-2", f"removed container {container_name('d-0001', 'web')} (upgrade)")]
+
+
+def device_rows(engine: EngineInfo) -> list[tuple[str, str, str]]:
+    """(device, deployment, state) of every container the engine holds."""
+    rows = []
+    for doc in engine_view(engine):
+        labels = doc["Config"]["Labels"] or {}  # type: ignore[index]
+        rows.append(
+            (
+                labels.get(wire.LABEL_DEVICE, ""),
+                labels.get(wire.LABEL_DEPLOYMENT, ""),
+                doc["State"]["Status"],  # type: ignore[index]
+            )
+        )
+    return sorted(rows)
+
+
+def test_two_devices_sharing_one_engine_leave_each_other_alone_fake_server(
+    agent_kit: AgentKit, engine: EngineInfo
+) -> None:
+    image = agent_kit.image.image
+    server_1, server_2 = agent_kit.server, agent_kit.another_server("dev-2")
+    server_1.state = desired(container_spec(image), dep="d-0001", device="dev-1")
+    server_2.state = desired(container_spec(image), dep="d-0002", device="dev-2")
+    agent_1, agent_2 = agent_kit.new_agent(), agent_kit.new_agent(server=server_2)
+
+    def both_step(passes: int = 3) -> None:
+        for _ in range(passes):
+            agent_1.step()
+            agent_2.step()
+
+    both_step()
+    assert device_rows(engine) == [
+        ("dev-1", "d-0001", "running"),
+        ("dev-2", "d-0002", "running"),
+    ]
+    assert server_1.latest("d-0001", "c-web").status == "running"  # type: ignore[union-attr]
+    assert server_2.latest("d-0002", "c-web").status == "running"  # type: ignore[union-attr]
+
+    server_1.state = desired(container_spec(image), dep="d-0001", device="dev-1", desired="stopped")
+    both_step()
+    assert device_rows(engine) == [
+        ("dev-1", "d-0001", "exited"),
+        ("dev-2", "d-0002", "running"),
+    ]
+
+    server_2.state = desired(device="dev-2")  # every deployment of dev-2 deleted
+    both_step()
+    assert device_rows(engine) == [("dev-1", "d-0001", "exited")]
+
+    server_1.state = desired(device="dev-1")
+    both_step()
+    assert device_rows(engine) == []
+    # neither device heard of the other's containers
+    assert {c.deployment_id for r in server_1.reports for c in r.containers} == {"d-0001"}
+    assert {c.deployment_id for r in server_2.reports for c in r.containers} == {"d-0002"}
+    assert {e.deployment_id for e in server_1.events()} == {"d-0001"}
+    assert {e.deployment_id for e in server_2.events()} == {"d-0002"}
+
+
+def test_container_without_device_label_is_adopted_fake_server(
+    agent_kit: AgentKit, engine: EngineInfo
+) -> None:
+    server = agent_kit.server
+    server.state = desired(container_spec(agent_kit.image.image))
+    agent_kit.new_agent().step()  # pulls the image and shows the labels an agent puts on
+    (doc,) = engine_view(engine)
+    labels: dict[str, str] = dict(doc["Config"]["Labels"])  # type: ignore[index]
+    assert labels.pop(wire.LABEL_DEVICE) == "dev-1"
+    # The same container as an agent from before the device label would have made it.
+    run_podman(engine.env, "rm", "--force", "--time", "0", str(doc["Id"]))
+    label_args = [arg for item in labels.items() for arg in ("--label", "=".join(item))]
+    name = container_name("d-0001", "web")
+    legacy_id = run_podman(
+        engine.env, "create", "--name", name, *label_args, agent_kit.image.image
+    ).strip()
+
+    restarted = agent_kit.new_agent()
+    restarted.step()
+    run_for(restarted, agent_kit, 120)
+
+    (doc,) = engine_view(engine)
+    assert (doc["Id"], doc["State"]["Status"]) == (legacy_id, "running")  # type: ignore[index]
+    assert server.latest("d-0001", "c-web").status == "running"  # type: ignore[union-attr]
 
 
 def test_planted_password_found_nowhere_fake_server(

@@ -22,11 +22,14 @@ from edgedock.agent.plan import (
     Start,
     Stop,
     container_name,
+    owned_by,
     plan,
 )
 
 DEP = "0b5d3c1e-8f7a-4c2b-9d1e-3f4a5b6c7d8e"
 OTHER_DEP = "7aa1c0de-1111-4222-8333-944455566677"
+DEVICE = "dev-1"
+OTHER_DEVICE = "dev-2"
 _ids = itertools.count(1)
 
 
@@ -55,7 +58,7 @@ def deployment(
 
 
 def state(*deployments: wire.DeploymentSpec) -> wire.DesiredState:
-    return wire.DesiredState(device_id="dev-1", deployments=list(deployments))
+    return wire.DesiredState(device_id=DEVICE, deployments=list(deployments))
 
 
 def managed(
@@ -65,8 +68,10 @@ def managed(
     state: str = "running",
     name: str | None = None,
     digest: str | None = None,
+    device: str | None = DEVICE,
 ) -> ManagedContainer:
     return ManagedContainer(
+        device_id=device,
         deployment_id=dep,
         container_id=container.id,
         spec_hash=spec_hash(container) if digest is None else digest,
@@ -88,12 +93,13 @@ def _apply(actions: Iterable[Action], actual: list[ManagedContainer]) -> list[Ma
             assert all(m.name != action.name for m in containers.values()), "name conflict"
             engine_id = f"engine-{next(_ids):04d}"
             containers[engine_id] = ManagedContainer(
-                action.deployment_id,
-                action.container_id,
-                action.spec_hash,
-                engine_id,
-                action.name,
-                "created",
+                device_id=action.device_id,
+                deployment_id=action.deployment_id,
+                container_id=action.container_id,
+                spec_hash=action.spec_hash,
+                engine_id=engine_id,
+                name=action.name,
+                state="created",
             )
         elif isinstance(action, Start | Stop):
             engine_id = find(action.target)
@@ -108,7 +114,7 @@ def _converges(desired: wire.DesiredState, actual: list[ManagedContainer]) -> li
     actions = plan(desired, actual)
     after = _apply(actions, actual)
     assert plan(desired, after) == []
-    keys = [(m.deployment_id, m.container_id) for m in after]
+    keys = [(m.deployment_id, m.container_id) for m in owned_by(after, desired.device_id)]
     assert len(keys) == len(set(keys)), "duplicate containers"
     return actions
 
@@ -119,10 +125,10 @@ def test_plan_fresh_deploy_pulls_creates_and_starts() -> None:
     name = container_name(DEP, "web")
     assert actions == [
         Pull(DEP, "c-web", web.image, True),
-        Create(DEP, "c-web", web, name, spec_hash(web)),
+        Create(DEP, "c-web", web, name, spec_hash(web), DEVICE),
         Start(DEP, "c-web", name),
         Pull(DEP, "c-db", db.image, False),
-        Create(DEP, "c-db", db, container_name(DEP, "db"), spec_hash(db)),
+        Create(DEP, "c-db", db, container_name(DEP, "db"), spec_hash(db), DEVICE),
         Start(DEP, "c-db", container_name(DEP, "db")),
     ]
 
@@ -147,7 +153,7 @@ def test_plan_changed_spec_pulls_before_removing_old_container() -> None:
     assert actions == [
         Pull(DEP, "c-web", new.image, True),
         Remove(DEP, "c-web", running.engine_id, running.name, "upgrade"),
-        Create(DEP, "c-web", new, name, spec_hash(new)),
+        Create(DEP, "c-web", new, name, spec_hash(new), DEVICE),
         Start(DEP, "c-web", name),
     ]
 
@@ -263,10 +269,50 @@ def test_plan_container_listed_twice_is_planned_once() -> None:
 
 
 def test_plan_unlabelled_leftover_is_removed() -> None:
-    broken = ManagedContainer("", "", "", "engine-x", "edgedock-broken", "exited")
+    broken = ManagedContainer(None, "", "", "", "engine-x", "edgedock-broken", "exited")
     assert _converges(state(), [broken]) == [
         Remove("", "", "engine-x", "edgedock-broken", "no longer desired")
     ]
+
+
+def test_plan_leaves_containers_of_other_device_alone() -> None:
+    web, old = spec(), spec(env={"MODE": "old"})
+    # Another device's containers: one of a deployment this device does not know, one of ours
+    # under the same key (a stale spec, no less), one with our container's very name.
+    elsewhere = managed(web, dep=OTHER_DEP, device=OTHER_DEVICE)
+    same_key = managed(old, name="edgedock-web-theirs", device=OTHER_DEVICE, state="exited")
+    same_name = managed(spec(cid="c-theirs"), dep=OTHER_DEP, device=OTHER_DEVICE, name="x")
+    theirs = [elsewhere, same_key, same_name]
+
+    assert _converges(state(), theirs) == []
+    assert _converges(state(deployment(web, desired="stopped")), theirs) == []
+    actions = _converges(state(deployment(web)), theirs)
+    assert [type(a) for a in actions] == [Pull, Create, Start]
+    create = actions[1]
+    assert isinstance(create, Create) and create.device_id == DEVICE
+
+
+def test_plan_adopts_managed_containers_without_device_label() -> None:
+    web, worker, db = spec(), spec("worker", "c-worker"), spec("db", "c-db")
+    current = managed(web, device=None, state="exited")
+    stale = managed(worker, device=None, digest="from-release-1")
+    gone = managed(db, dep=OTHER_DEP, device=None)
+
+    actions = _converges(state(deployment(web, worker)), [current, stale, gone])
+
+    # as a labelled container would be: started, upgraded or removed; never duplicated
+    assert [type(a) for a in actions] == [Remove, Start, Pull, Remove, Create, Start]
+    assert actions[0] == Remove(OTHER_DEP, "c-db", gone.engine_id, gone.name, "no longer desired")
+    assert actions[1] == Start(DEP, "c-web", current.engine_id)
+    assert actions[3] == Remove(DEP, "c-worker", stale.engine_id, stale.name, "upgrade")
+
+
+def test_owned_by_keeps_own_and_unlabelled_containers() -> None:
+    web = spec()
+    mine, legacy = managed(web), managed(web, device=None)
+    theirs = managed(web, device=OTHER_DEVICE)
+    assert owned_by([mine, theirs, legacy], DEVICE) == [mine, legacy]
+    assert owned_by([mine, theirs, legacy], OTHER_DEVICE) == [theirs, legacy]
 
 
 def test_plan_two_deployments_of_same_release_get_distinct_names() -> None:

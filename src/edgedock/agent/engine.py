@@ -43,8 +43,12 @@ _REDACTED = "[redacted]"
 
 @dataclass(frozen=True)
 class ManagedContainer:
-    """A container the agent created, rebuilt from the engine's labels alone."""
+    """A container the agent created, rebuilt from the engine's labels alone.
 
+    ``device_id`` is ``None`` for a container made before agents labelled their device.
+    """
+
+    device_id: str | None
     deployment_id: str
     container_id: str
     spec_hash: str
@@ -65,7 +69,7 @@ def spec_hash(spec: wire.ContainerSpec) -> str:
 
 
 def container_config(
-    spec: wire.ContainerSpec, *, deployment_id: str, spec_hash: str
+    spec: wire.ContainerSpec, *, device_id: str, deployment_id: str, spec_hash: str
 ) -> dict[str, Any]:
     """The body of ``POST /containers/create`` for ``spec``, labelled for `managed_containers`."""
     exposed: dict[str, dict[str, Any]] = {}
@@ -87,6 +91,7 @@ def container_config(
         "Env": [f"{key}={value}" for key, value in spec.env.items()],
         "Labels": {
             wire.LABEL_MANAGED: "true",
+            wire.LABEL_DEVICE: device_id,
             wire.LABEL_DEPLOYMENT: deployment_id,
             wire.LABEL_CONTAINER: spec.id,
             wire.LABEL_SPEC_HASH: spec_hash,
@@ -181,10 +186,18 @@ class Engine:
         return [_managed_container(row) for row in rows]
 
     def create(
-        self, spec: wire.ContainerSpec, *, deployment_id: str, name: str, spec_hash: str
+        self,
+        spec: wire.ContainerSpec,
+        *,
+        device_id: str,
+        deployment_id: str,
+        name: str,
+        spec_hash: str,
     ) -> str:
         """Create (not start) the container and return its engine id."""
-        config = container_config(spec, deployment_id=deployment_id, spec_hash=spec_hash)
+        config = container_config(
+            spec, device_id=device_id, deployment_id=deployment_id, spec_hash=spec_hash
+        )
         with _translated(f"creating container {name}"):
             created = self._api.create_container_from_config(config, name=name)
         return str(created["Id"])
@@ -341,6 +354,7 @@ def _managed_container(row: dict[str, Any]) -> ManagedContainer:
     labels: dict[str, str] = row.get("Labels") or {}
     names: list[str] = row.get("Names") or []
     return ManagedContainer(
+        device_id=labels.get(wire.LABEL_DEVICE) or None,  # an empty label names no device either
         deployment_id=labels.get(wire.LABEL_DEPLOYMENT, ""),
         container_id=labels.get(wire.LABEL_CONTAINER, ""),
         spec_hash=labels.get(wire.LABEL_SPEC_HASH, ""),

@@ -1,6 +1,7 @@
 """The reconcile loop: long-poll the desired state, make the engine match it, report what happened.
 
-One pass lists the managed containers, asks `plan` what to do and does it, action by action.
+One pass lists the managed containers, asks `plan` what to do and does it, action by action
+(`plan` leaves the containers of other devices sharing the engine alone).
 A failed action skips the rest of its container's actions and puts that container in backoff
 (`PULL_BACKOFF`: 2 s doubling to 5 min, jittered), so neither the registry nor the server sees
 a storm. Long polls double as the wait for the next retry. An unreachable server or engine is
@@ -153,7 +154,8 @@ class Agent:
         for key in (planned | specs.keys()) - failed:
             self._retries.succeeded(key)
         self._retries.keep_only(specs.keys() | failed)
-        self._update_statuses(specs, self._engine.managed_containers())
+        mine = planning.owned_by(self._engine.managed_containers(), desired.device_id)
+        self._update_statuses(specs, mine)
         self._flush_report()
 
     def _poll(self) -> None:
@@ -181,6 +183,7 @@ class Agent:
                 log.info("creating %s (%s)", action.name, action.spec.image)
                 self._engine.create(
                     action.spec,
+                    device_id=action.device_id,
                     deployment_id=action.deployment_id,
                     name=action.name,
                     spec_hash=action.spec_hash,

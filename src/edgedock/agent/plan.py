@@ -5,6 +5,11 @@ engine reports (rebuilt from their labels) and returns the actions that close th
 order they must run. Executing them and planning again yields no action: the agent converges
 and never creates a duplicate, even after a crash at any point of a previous run.
 
+Agents of several devices may share one engine. `plan` considers only the containers of the
+desired state's device (`owned_by`): those labelled with its device id, and managed containers
+with no device label at all, made by an agent older than that label and adopted as its own.
+A container labelled with another device id is never stopped, started or removed.
+
 Rules, per desired container (a deployment id and a container id, its *key*):
 - Exactly one managed container may carry a key. Extra ones (left over from a killed run, or
   made by hand with our labels) are removed; the one kept is the one whose spec hash matches,
@@ -59,6 +64,7 @@ class Create:
     spec: wire.ContainerSpec
     name: str
     spec_hash: str
+    device_id: str  # labelled on the container, which marks it as this device's
 
 
 @dataclass(frozen=True)
@@ -97,9 +103,25 @@ def container_name(deployment_id: str, container: str) -> str:
     return f"{NAME_PREFIX}{_NAME_UNSAFE.sub('-', container)}-{short}"
 
 
+def owned_by(actual: Iterable[ManagedContainer], device_id: str) -> list[ManagedContainer]:
+    """The containers of ``device_id``: labelled with it, or with no device label (adopted).
+
+    Adopting unlabelled containers keeps an upgraded agent in charge of what it made before
+    the label existed. Such a container keeps no label until it is replaced (an engine cannot
+    relabel a container), so on an engine shared with another device each agent sees it as its
+    own, exactly as both did before this label.
+    """
+    return [m for m in actual if m.device_id is None or m.device_id == device_id]
+
+
 def plan(desired: wire.DesiredState, actual: Iterable[ManagedContainer]) -> list[Action]:
+    """The actions that make the engine match ``desired``, in the order they must run.
+
+    ``actual`` may hold everything the engine lists: containers of other devices are ignored.
+    """
     by_key: defaultdict[Key, list[ManagedContainer]] = defaultdict(list)
-    for managed in sorted(actual, key=lambda m: m.engine_id):  # the same plan for any order
+    mine = owned_by(actual, desired.device_id)
+    for managed in sorted(mine, key=lambda m: m.engine_id):  # the same plan for any order
         by_key[(managed.deployment_id, managed.container_id)].append(managed)
 
     groups: list[list[Action]] = []
@@ -114,7 +136,7 @@ def plan(desired: wire.DesiredState, actual: Iterable[ManagedContainer]) -> list
             if deployment.desired == "stopped":
                 groups.append(_plan_stopped(key, candidates))
             else:
-                groups.append(_plan_started(key, spec, candidates))
+                groups.append(_plan_started(key, spec, candidates, desired.device_id))
 
     # What is left in by_key is wanted by no deployment. On an upgrade to another release the
     # container id changes but the engine name stays: such a container is removed inside the
@@ -152,7 +174,7 @@ def _plan_stopped(key: Key, candidates: list[ManagedContainer]) -> list[Action]:
 
 
 def _plan_started(
-    key: Key, spec: wire.ContainerSpec, candidates: list[ManagedContainer]
+    key: Key, spec: wire.ContainerSpec, candidates: list[ManagedContainer], device_id: str
 ) -> list[Action]:
     name = container_name(key[0], spec.name)
     digest = spec_hash(spec)
@@ -169,7 +191,7 @@ def _plan_started(
     return [
         Pull(key[0], key[1], spec.image, spec.needs_credentials),
         *(_remove(key, m, "upgrade") for m in stale),
-        Create(key[0], key[1], spec, name, digest),
+        Create(key[0], key[1], spec, name, digest, device_id),
         Start(key[0], key[1], name),
     ]
 
