@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import uuid
 from collections import defaultdict
@@ -80,7 +81,13 @@ class LocalNotifier:
 
 
 class PostgresNotifier(LocalNotifier):
-    """LISTEN/NOTIFY across replicas sharing one PostgreSQL database."""
+    """LISTEN/NOTIFY across replicas sharing one PostgreSQL database.
+
+    When the listening connection drops (a database restart, a failover), it reconnects with
+    backoff and then wakes every local waiter, since notifications may have been missed.
+    """
+
+    RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
     def __init__(self, database_url: str) -> None:
         super().__init__()
@@ -89,15 +96,46 @@ class PostgresNotifier(LocalNotifier):
         self._listener: Any = None
         self._publisher: Any = None
         self._lock = asyncio.Lock()
+        self._reconnecting: asyncio.Task[None] | None = None
+        self._stopped = False
 
     async def start(self) -> None:
+        await self._listen()
+        self._publisher = await self._connect()
+
+    async def _connect(self) -> Any:
         import asyncpg
 
-        self._listener = await asyncpg.connect(self._dsn)
+        return await asyncpg.connect(self._dsn)
+
+    async def _listen(self) -> None:
+        self._listener = await self._connect()
+        self._listener.add_termination_listener(self._on_lost)
         await self._listener.add_listener(CHANNEL, self._on_notify)
-        self._publisher = await asyncpg.connect(self._dsn)
+
+    def _on_lost(self, _conn: Any) -> None:
+        if not self._stopped and (self._reconnecting is None or self._reconnecting.done()):
+            log.warning("lost the %s listener connection; reconnecting", CHANNEL)
+            self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        for attempt in itertools.count():
+            if self._stopped:
+                return
+            try:
+                await self._listen()
+            except (OSError, Exception):
+                delay = self.RECONNECT_DELAYS[min(attempt, len(self.RECONNECT_DELAYS) - 1)]
+                await asyncio.sleep(delay)
+                continue
+            log.info("listening for %s again", CHANNEL)
+            self.wake(list(self._waiters))
+            return
 
     async def stop(self) -> None:
+        self._stopped = True
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
         for conn in (self._listener, self._publisher):
             if conn is not None:
                 with contextlib.suppress(Exception):
@@ -113,15 +151,22 @@ class PostgresNotifier(LocalNotifier):
         ids = [str(d) for d in device_ids]
         if not ids:
             return
-        try:
-            async with self._lock:
-                await self._publisher.executemany(
-                    "SELECT pg_notify($1, $2)", [(CHANNEL, i) for i in ids]
-                )
-        except Exception:
-            # Devices re-poll when their wait ends; log and fall back to waking local waiters.
-            log.exception("could not publish desired-state changes; devices will re-poll")
-            self.wake(uuid.UUID(i) for i in ids)
+        args = [(CHANNEL, i) for i in ids]
+        async with self._lock:
+            try:
+                await self._publisher.executemany("SELECT pg_notify($1, $2)", args)
+                return
+            except Exception:
+                log.warning("publishing desired-state changes failed; reconnecting once")
+            try:
+                with contextlib.suppress(Exception):
+                    await self._publisher.close()
+                self._publisher = await self._connect()
+                await self._publisher.executemany("SELECT pg_notify($1, $2)", args)
+            except Exception:
+                # Devices re-poll when their wait ends; wake this replica's waiters at least.
+                log.exception("could not publish desired-state changes; devices will re-poll")
+                self.wake(uuid.UUID(i) for i in ids)
 
 
 def notifier_for(database_url: str) -> Notifier:
