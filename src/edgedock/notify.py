@@ -124,7 +124,7 @@ class PostgresNotifier(LocalNotifier):
                 return
             try:
                 await self._listen()
-            except (OSError, Exception):
+            except Exception:  # any failure to reconnect means: try again later
                 delay = self.RECONNECT_DELAYS[min(attempt, len(self.RECONNECT_DELAYS) - 1)]
                 await asyncio.sleep(delay)
                 continue
