@@ -131,3 +131,24 @@ async def test_delete_unreferenced_credentials_needs_no_force(api):
     app = await factories.application(api)
     await factories.release(api, app["id"], containers=[factories.container()])
     assert (await api.delete(f"{CREDS}/{creds['id']}")).status_code == 204
+
+
+async def test_list_items_carry_used_by_and_use_count(api):
+    creds = await factories.credentials(api, label="Listed with uses")
+    app = await factories.application(api, name="uses-app")
+    await factories.release(
+        api,
+        app["id"],
+        containers=[
+            factories.container("a", "ghcr.io/acme/a:1", image_credentials_id=creds["id"]),
+            factories.container("b", "ghcr.io/acme/b:1", image_credentials_id=creds["id"]),
+        ],
+    )
+    (item,) = (await api.get("/api/v1/image-credentials", params={"q": "listed with"})).json()[
+        "items"
+    ]
+    assert item["use_count"] == 2
+    assert [(u["application"], u["container"]) for u in item["used_by"]] == [
+        ("uses-app", "a"),
+        ("uses-app", "b"),
+    ]

@@ -187,49 +187,51 @@ async def search(
     page, next_cursor = split_page(
         list((await session.scalars(stmt)).all()), limit=limit, key="label_key"
     )
-    counts = await use_counts(session, credential_ids=[c.id for c in page])
+    used = await references_of(session, tenant_id=tenant_id, credential_ids=[c.id for c in page])
     return Page[CredentialRead](
-        items=[to_read(c, use_count=counts.get(c.id, 0)) for c in page], next_cursor=next_cursor
+        items=[to_read(c, use_count=len(used[c.id]), used_by=used[c.id]) for c in page],
+        next_cursor=next_cursor,
     )
 
 
-async def use_counts(
-    session: AsyncSession, *, credential_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, int]:
+async def references_of(
+    session: AsyncSession, *, tenant_id: uuid.UUID, credential_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[UsedBy]]:
+    """Every container of a release that uses each of the credentials, in one query."""
     if not credential_ids:
         return {}
-    stmt = (
-        select(ReleaseContainer.image_credentials_id, func.count())
-        .where(ReleaseContainer.image_credentials_id.in_(credential_ids))
-        .group_by(ReleaseContainer.image_credentials_id)
-    )
-    return {cid: n for cid, n in (await session.execute(stmt)).all() if cid is not None}
-
-
-async def references(
-    session: AsyncSession, *, tenant_id: uuid.UUID, credential_id: uuid.UUID
-) -> list[UsedBy]:
     stmt = (
         select(ReleaseContainer, Release, Application)
         .join(Release, ReleaseContainer.release_id == Release.id)
         .join(Application, Release.application_id == Application.id)
         .where(
-            Release.tenant_id == tenant_id, ReleaseContainer.image_credentials_id == credential_id
+            Release.tenant_id == tenant_id,
+            ReleaseContainer.image_credentials_id.in_(credential_ids),
         )
         .order_by(Application.name_key, Release.created_at, ReleaseContainer.position)
     )
-    return [
-        UsedBy(
-            application_id=app.id,
-            application=app.name,
-            release_id=release.id,
-            version=release.version,
-            container_id=container.id,
-            container=container.name,
-            image=container.image,
+    found: dict[uuid.UUID, list[UsedBy]] = {cid: [] for cid in credential_ids}
+    for container, release, app in (await session.execute(stmt)).all():
+        assert container.image_credentials_id is not None  # selected by it
+        found[container.image_credentials_id].append(
+            UsedBy(
+                application_id=app.id,
+                application=app.name,
+                release_id=release.id,
+                version=release.version,
+                container_id=container.id,
+                container=container.name,
+                image=container.image,
+            )
         )
-        for container, release, app in (await session.execute(stmt)).all()
-    ]
+    return found
+
+
+async def references(
+    session: AsyncSession, *, tenant_id: uuid.UUID, credential_id: uuid.UUID
+) -> list[UsedBy]:
+    found = await references_of(session, tenant_id=tenant_id, credential_ids=[credential_id])
+    return found[credential_id]
 
 
 async def pulled_by(
