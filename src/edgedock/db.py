@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -133,16 +135,35 @@ class Database:
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    # On for a server's own SQLite database (see _queue); tests that run every session inside
+    # one outer transaction construct a Database without it.
+    queue_transactions: bool = False
+    _turn: asyncio.Lock | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def connect(cls, url: str) -> Database:
         engine = make_engine(url)
-        return cls(engine, async_sessionmaker(engine, expire_on_commit=False))
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+        return cls(engine, sessions, queue_transactions=engine.dialect.name == "sqlite")
+
+    def _queue(self) -> contextlib.AbstractAsyncContextManager[object]:
+        """SQLite takes one writer at a time; this process queues its transactions itself.
+
+        Left to SQLite, waiting writers poll its lock with growing sleeps: under load some
+        wait for seconds and then fail with "database is locked". An asyncio lock hands the
+        database over in arrival order instead. Other processes (admin commands) still meet
+        SQLite's own busy timeout.
+        """
+        if not self.queue_transactions:
+            return contextlib.nullcontext()
+        if self._turn is None:
+            self._turn = asyncio.Lock()
+        return self._turn
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits when the block ends normally, rolls back otherwise."""
-        async with self.sessions() as session, session.begin():
+        async with self._queue(), self.sessions() as session, session.begin():
             yield session
 
     async def dispose(self) -> None:

@@ -32,10 +32,9 @@ async def get_session(state: State) -> AsyncIterator[AsyncSession]:
     Declared with scope="function" below: under FastAPI's default scope the code after `yield`
     runs after the response has gone out, so a failing commit would follow a 201.
     """
-    async with state.database.sessions() as session:
-        async with session.begin():
-            yield session
-        await state.notifier.publish(notify.take_marked(session))
+    async with state.database.transaction() as session:
+        yield session
+    await state.notifier.publish(notify.take_marked(session))
 
 
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
