@@ -159,7 +159,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="edgedock-fleet-"))
     url = create_database(args.backend, folder)
-    env_overrides = {"EDGEDOCK_LOG_LEVEL": "INFO"}
+    env_overrides = {"EDGEDOCK_LOG_LEVEL": "WARNING"}
     try:
         from tests.support.live_server import server_env
 
