@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect, make_url
@@ -111,6 +111,22 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class TenantOwned(Protocol):
+    @property
+    def tenant_id(self) -> uuid.UUID: ...
+
+
+Owned = TypeVar("Owned", bound=TenantOwned)
+
+
+async def find_owned(
+    session: AsyncSession, model: type[Owned], *, tenant_id: uuid.UUID, row_id: uuid.UUID
+) -> Owned | None:
+    """The row when it exists and is the tenant's: another tenant's id is as absent as none."""
+    row = await session.get(model, row_id)
+    return row if row is not None and row.tenant_id == tenant_id else None
 
 
 async def insert_unique(session: AsyncSession, row: Base, *, duplicate: Exception) -> None:

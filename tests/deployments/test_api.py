@@ -112,13 +112,13 @@ async def test_invalid_ids_are_clear_errors(api):
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "release_id"
 
 
-async def test_deleting_a_device_deletes_its_deployments(api):
+async def test_deleting_a_device_deletes_its_deployments(api, app):
     _, v1, _ = await _app_with_two_releases(api)
     device = await fleet.device(api)
     deployment = await fleet.deploy(api, v1["id"], device["id"])
     assert (await api.delete(f"/api/v1/devices/{device['id']}")).status_code == 204
     assert (await api.get(f"/api/v1/deployments/{deployment['id']}")).status_code == 404
-    async with fleet.device_client(api._transport.app, device["token"]) as agent:
+    async with fleet.device_client(app, device["token"]) as agent:
         assert (await agent.get("/device/v1/desired-state")).status_code == 401
 
 

@@ -12,7 +12,7 @@ from edgedock.actors import Actor
 from edgedock.applications.models import Application
 from edgedock.applications.schemas import ApplicationCreate, ApplicationRead
 from edgedock.audit import service as audit_service
-from edgedock.db import insert_unique
+from edgedock.db import find_owned, insert_unique
 from edgedock.errors import Conflict, NotFound
 from edgedock.pagination import Page, by_name_key, matching, split_page
 from edgedock.releases import in_use
@@ -81,10 +81,7 @@ async def _name_taken(session: AsyncSession, *, tenant_id: uuid.UUID, name_key: 
 async def find(
     session: AsyncSession, *, tenant_id: uuid.UUID, application_id: uuid.UUID
 ) -> Application | None:
-    application = await session.get(Application, application_id)
-    if application is None or application.tenant_id != tenant_id:
-        return None
-    return application
+    return await find_owned(session, Application, tenant_id=tenant_id, row_id=application_id)
 
 
 async def get(

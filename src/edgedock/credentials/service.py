@@ -28,7 +28,7 @@ from edgedock.credentials.schemas import (
     PulledBy,
     UsedBy,
 )
-from edgedock.db import insert_unique, utcnow
+from edgedock.db import find_owned, insert_unique, utcnow
 from edgedock.devices.models import Device
 from edgedock.errors import Conflict, MethodNotAllowed, NotFound
 from edgedock.pagination import Page, by_name_key, matching, split_page
@@ -155,10 +155,7 @@ async def _label_taken(session: AsyncSession, *, tenant_id: uuid.UUID, label_key
 async def find(
     session: AsyncSession, *, tenant_id: uuid.UUID, credential_id: uuid.UUID
 ) -> ImageCredential | None:
-    credential = await session.get(ImageCredential, credential_id)
-    if credential is None or credential.tenant_id != tenant_id:
-        return None
-    return credential
+    return await find_owned(session, ImageCredential, tenant_id=tenant_id, row_id=credential_id)
 
 
 async def get(

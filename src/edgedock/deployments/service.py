@@ -16,7 +16,7 @@ from edgedock import notify
 from edgedock.actors import Actor
 from edgedock.applications.models import Application
 from edgedock.audit import service as audit_service
-from edgedock.db import utcnow
+from edgedock.db import find_owned, utcnow
 from edgedock.deployments.models import ContainerState, Deployment, DeploymentEvent
 from edgedock.devices import service as device_service
 from edgedock.devices.models import Device
@@ -130,8 +130,7 @@ async def create(
 async def find(
     session: AsyncSession, *, tenant_id: uuid.UUID, deployment_id: uuid.UUID
 ) -> Deployment | None:
-    deployment = await session.get(Deployment, deployment_id)
-    return deployment if deployment is not None and deployment.tenant_id == tenant_id else None
+    return await find_owned(session, Deployment, tenant_id=tenant_id, row_id=deployment_id)
 
 
 async def get(

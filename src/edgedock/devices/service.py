@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from edgedock.actors import Actor
 from edgedock.audit import service as audit_service
 from edgedock.crypto import new_token, token_hash
-from edgedock.db import insert_unique, utcnow
+from edgedock.db import find_owned, insert_unique, utcnow
 from edgedock.deployments.models import Deployment
 from edgedock.devices.models import Device
 from edgedock.devices.schemas import DeviceCreate, DeviceRead
@@ -83,8 +83,7 @@ async def create(session: AsyncSession, *, actor: Actor, data: DeviceCreate) -> 
 async def find(
     session: AsyncSession, *, tenant_id: uuid.UUID, device_id: uuid.UUID
 ) -> Device | None:
-    device = await session.get(Device, device_id)
-    return device if device is not None and device.tenant_id == tenant_id else None
+    return await find_owned(session, Device, tenant_id=tenant_id, row_id=device_id)
 
 
 async def get(session: AsyncSession, *, tenant_id: uuid.UUID, device_id: uuid.UUID) -> Device:
