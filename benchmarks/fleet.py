@@ -95,7 +95,7 @@ async def _throughput(client: httpx.AsyncClient, request, count: int, concurrenc
     return count / (time.perf_counter() - started)
 
 
-async def run(url: str, token: str, n: int, requests: int) -> None:
+async def run(url: str, token: str, n: int, requests: int, one_by_one: bool) -> None:
     limits = httpx.Limits(max_connections=n + 50, max_keepalive_connections=n + 50)
     async with httpx.AsyncClient(
         base_url=url, limits=limits, timeout=120, headers={"Authorization": f"Bearer {token}"}
@@ -113,18 +113,28 @@ async def run(url: str, token: str, n: int, requests: int) -> None:
             await asyncio.sleep(0.5)  # every device is now parked in its long poll
             committed: dict[str, float] = {}
             deploy_started = time.monotonic()
-            sem = asyncio.Semaphore(10)
+            if one_by_one:
+                sem = asyncio.Semaphore(10)
 
-            async def deploy(device: dict) -> dict:
-                async with sem:
-                    response = await api.post(
-                        "/api/v1/deployments",
-                        json={"release_id": release_id, "device_id": device["id"]},
-                    )
-                    committed[device["id"]] = time.monotonic()
-                    return response.json()
+                async def deploy(device: dict) -> dict:
+                    async with sem:
+                        response = await api.post(
+                            "/api/v1/deployments",
+                            json={"release_id": release_id, "device_id": device["id"]},
+                        )
+                        committed[device["id"]] = time.monotonic()
+                        return response.json()
 
-            deployments = await asyncio.gather(*(deploy(d) for d in devices))
+                deployments = await asyncio.gather(*(deploy(d) for d in devices))
+            else:
+                response = await api.post(
+                    "/api/v1/deployments/bulk",
+                    json={"release_id": release_id, "device_ids": [d["id"] for d in devices]},
+                )
+                assert response.status_code == 201, response.text
+                done = time.monotonic()  # committed before the answer left the server
+                committed = {d["id"]: done for d in devices}
+                deployments = response.json()["items"]
             seen = await asyncio.wait_for(asyncio.gather(*watchers), timeout=600)
         latencies = [seen_at - committed[d["id"]] for d, seen_at in zip(devices, seen, strict=True)]
         print(
@@ -156,6 +166,11 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument(
+        "--one-by-one",
+        action="store_true",
+        help="one POST /deployments per device instead of one POST /deployments/bulk",
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="edgedock-fleet-"))
     url = create_database(args.backend, folder)
@@ -165,8 +180,11 @@ def main() -> None:
 
         env = {**server_env(folder, url), **env_overrides}
         with running_server(folder, url, env=env) as server:
-            print(f"edgedock fleet benchmark: {args.devices} devices, {args.backend}")
-            asyncio.run(run(server.url, server.admin_token, args.devices, args.requests))
+            how = "one request per device" if args.one_by_one else "one bulk request"
+            print(f"edgedock fleet benchmark: {args.devices} devices, {args.backend}, {how}")
+            asyncio.run(
+                run(server.url, server.admin_token, args.devices, args.requests, args.one_by_one)
+            )
     finally:
         drop_database(url)
 

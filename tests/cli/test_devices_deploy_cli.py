@@ -62,3 +62,20 @@ def test_deploy_lifecycle_from_the_cli(live_server):
     missing = live_server.cli("deploy", "show", deployment_id)
     assert missing.returncode == 1 and "does not exist" in missing.stderr
     assert live_server.cli("devices", "delete", device["id"]).returncode == 0
+
+
+def test_deploy_create_to_several_devices_at_once(live_server):
+    v1, _ = _release(live_server, "cli-bulk-app")
+    ids = [
+        json.loads(
+            live_server.cli(
+                "devices", "create", "--name", f"cli-bulk-{i}", "--json", check=True
+            ).stdout
+        )["id"]
+        for i in range(3)
+    ]
+    args = [a for d in ids for a in ("--device", d)]
+    out = live_server.cli("deploy", "create", "--release", v1["id"], *args, check=True).stdout
+    assert len(out.split()) == 3
+    again = live_server.cli("deploy", "create", "--release", v1["id"], *args)
+    assert again.returncode == 1 and "already deployed" in again.stderr

@@ -152,3 +152,46 @@ async def test_device_list_searches_and_pages_by_name(api):
     ] == ["edge_c"]
     bad = await api.get("/api/v1/devices", params={"cursor": "WyJhIiwibm90LWEtdXVpZCJd"})
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "cursor"
+
+
+async def test_bulk_deploy_creates_one_deployment_per_device(api, app):
+    _, v1, _ = await _app_with_two_releases(api)
+    devices = [await fleet.device(api) for _ in range(5)]
+    ids = [d["id"] for d in devices]
+    response = await api.post(
+        "/api/v1/deployments/bulk", json={"release_id": v1["id"], "device_ids": ids + ids[:2]}
+    )
+    assert response.status_code == 201, response.text
+    items = response.json()["items"]
+    assert [i["device_id"] for i in items] == ids, "one each, duplicates folded, order kept"
+    assert all(i["status"] == "pending" and i["version"] == "1.0.0" for i in items)
+    async with fleet.device_client(app, devices[3]["token"]) as agent:
+        state = (await agent.get("/device/v1/desired-state")).json()
+    assert [d["id"] for d in state["deployments"]] == [items[3]["id"]]
+    audit = (await api.get("/api/v1/audit-events", params={"action": "deployments.created"})).json()
+    assert sorted(e["device_id"] for e in audit["items"]) == sorted(ids)
+
+
+async def test_bulk_deploy_is_all_or_nothing(api, other_api):
+    _, v1, v2 = await _app_with_two_releases(api)
+    mine = [await fleet.device(api) for _ in range(3)]
+    foreign = await fleet.device(other_api)
+    refused = await api.post(
+        "/api/v1/deployments/bulk",
+        json={"release_id": v1["id"], "device_ids": [d["id"] for d in mine] + [foreign["id"]]},
+    )
+    assert refused.status_code == 404 and refused.json()["error"]["field"] == "device_ids"
+    assert (await api.get("/api/v1/deployments")).json()["items"] == []
+    await fleet.deploy(api, v1["id"], mine[1]["id"])
+    conflict = await api.post(
+        "/api/v1/deployments/bulk",
+        json={"release_id": v2["id"], "device_ids": [d["id"] for d in mine]},
+    )
+    assert conflict.status_code == 409 and conflict.json()["error"]["code"] == "already_deployed"
+    assert len((await api.get("/api/v1/deployments")).json()["items"]) == 1
+    for body in [
+        {"release_id": v1["id"], "device_ids": []},
+        {"release_id": v1["id"], "device_ids": ["nope"]},
+    ]:
+        bad = await api.post("/api/v1/deployments/bulk", json=body)
+        assert bad.status_code == 422 and bad.json()["error"]["field"].startswith("device_ids")

@@ -25,8 +25,12 @@ async def record(
     credentials_id: uuid.UUID | None = None,
     device_id: uuid.UUID | None = None,
     details: dict[str, Any] | None = None,
+    flush: bool = True,
 ) -> AuditEvent:
-    """Append one event in the caller's transaction, so it exists exactly when the change does."""
+    """Append one event in the caller's transaction, so it exists exactly when the change does.
+
+    Callers writing many events at once pass flush=False and flush once themselves.
+    """
     event = AuditEvent(
         tenant_id=actor.tenant_id,
         actor=actor.name,
@@ -39,7 +43,8 @@ async def record(
         details=details or {},
     )
     session.add(event)
-    await session.flush()
+    if flush:
+        await session.flush()
     return event
 
 

@@ -38,23 +38,32 @@ def _show(item: dict[str, Any], as_json: bool) -> None:
 @app.command("create")
 def create_deployment(
     release: Annotated[str, typer.Option(help="The release id.")],
-    device: Annotated[str, typer.Option(help="The device id.")],
+    device: Annotated[
+        list[str], typer.Option(help="A device id; repeat it to deploy to several at once.")
+    ],
     stopped: Annotated[bool, typer.Option("--stopped", help="Deploy without starting.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Deploy a release to a device; prints the deployment id."""
-    created = client.from_environment().post(
-        "/deployments",
-        json={
-            "release_id": release,
-            "device_id": device,
-            "desired": "stopped" if stopped else "started",
-        },
-    )
-    if as_json:
-        print_json(created)
+    """Deploy a release to devices (all of them or none); prints the deployment ids."""
+    desired = "stopped" if stopped else "started"
+    api = client.from_environment()
+    if len(device) == 1:
+        created = [
+            api.post(
+                "/deployments",
+                json={"release_id": release, "device_id": device[0], "desired": desired},
+            )
+        ]
     else:
-        typer.echo(created["id"])
+        created = api.post(
+            "/deployments/bulk",
+            json={"release_id": release, "device_ids": device, "desired": desired},
+        )["items"]
+    if as_json:
+        print_json(created[0] if len(device) == 1 else created)
+    else:
+        for item in created:
+            typer.echo(item["id"])
 
 
 @app.command("list")

@@ -10,7 +10,9 @@ from fastapi import APIRouter, Query, Response, status
 from edgedock.deployments import reading as deployment_reading
 from edgedock.deployments import service as deployment_service
 from edgedock.deployments.schemas import (
+    DeploymentBatch,
     DeploymentCreate,
+    DeploymentCreateMany,
     DeploymentEventRead,
     DeploymentRead,
     DeploymentUpgrade,
@@ -40,6 +42,22 @@ async def create_deployment(
         desired=data.desired,
     )
     return await deployment_reading.read_one(session, deployment)
+
+
+@router.post("/bulk", status_code=status.HTTP_201_CREATED)
+async def create_deployments(
+    data: DeploymentCreateMany, session: Session, actor: CurrentActor
+) -> DeploymentBatch:
+    """Deploy one release to up to 1000 devices in one transaction: all of them, or none."""
+    deployments = await deployment_service.create_many(
+        session,
+        actor=actor,
+        release_id=data.release_id,
+        device_ids=data.device_ids,
+        desired=data.desired,
+    )
+    loaded = await deployment_reading.load(session, deployments)
+    return DeploymentBatch(items=[deployment_reading.to_read(x) for x in loaded])
 
 
 @router.get("")

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from edgedock.wire import ContainerStatus, DesiredRun
 
@@ -16,6 +16,16 @@ class DeploymentCreate(BaseModel):
 
     release_id: uuid.UUID
     device_id: uuid.UUID
+    desired: DesiredRun = "started"
+
+
+class DeploymentCreateMany(BaseModel):
+    """One release to many devices: created together, or not at all."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    release_id: uuid.UUID
+    device_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)
     desired: DesiredRun = "started"
 
 
@@ -53,6 +63,10 @@ class DeploymentRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     containers: list[ContainerStateRead]
+
+
+class DeploymentBatch(BaseModel):
+    items: list[DeploymentRead]
 
 
 class DeploymentEventRead(BaseModel):

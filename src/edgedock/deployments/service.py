@@ -82,49 +82,101 @@ async def create(
     device_id: uuid.UUID,
     desired: DesiredRun = "started",
 ) -> Deployment:
-    release = await release_service.get(session, tenant_id=actor.tenant_id, release_id=release_id)
-    device = await device_service.get(session, tenant_id=actor.tenant_id, device_id=device_id)
-    application = await session.get_one(Application, release.application_id)
-    existing = await session.scalar(
-        select(Deployment.id)
-        .join(Release, Release.id == Deployment.release_id)
-        .where(Deployment.device_id == device.id, Release.application_id == application.id)
+    (deployment,) = await create_many(
+        session, actor=actor, release_id=release_id, device_ids=[device_id], desired=desired
     )
-    if existing is not None:
-        raise AlreadyDeployed(
-            f"application {application.name!r} is already deployed on device {device.name!r} "
-            f"(deployment {existing}); upgrade that deployment instead",
-            field="device_id",
-        )
-    deployment = Deployment(
-        tenant_id=actor.tenant_id, device_id=device.id, release_id=release.id, desired=desired
-    )
-    session.add(deployment)
-    await session.flush()
-    await _reset_states(session, deployment=deployment)
-    await add_event(
-        session,
-        deployment_id=deployment.id,
-        kind="deployed",
-        message=f"{application.name} {release.version} deployed by {actor.name} ({desired})",
-    )
-    await audit_service.record(
-        session,
-        actor=actor,
-        action="deployments.created",
-        resource_type="deployment",
-        resource_id=deployment.id,
-        device_id=device.id,
-        summary=f"deployed {application.name} {release.version} to device {device.name!r}",
-        details={
-            "release_id": str(release.id),
-            "application": application.name,
-            "version": release.version,
-            "device": device.name,
-        },
-    )
-    notify.mark(session, device.id)
     return deployment
+
+
+async def create_many(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    release_id: uuid.UUID,
+    device_ids: list[uuid.UUID],
+    desired: DesiredRun = "started",
+) -> list[Deployment]:
+    """Deploy one release to many devices in one transaction: all of them, or none.
+
+    Reads are batched (one query per kind of row whatever the number of devices) so a fleet
+    roll-out costs a handful of round trips, not a request per device.
+    """
+    release = await release_service.get(session, tenant_id=actor.tenant_id, release_id=release_id)
+    application = await session.get_one(Application, release.application_id)
+    wanted = list(dict.fromkeys(device_ids))
+    devices = {
+        d.id: d
+        for d in await session.scalars(
+            select(Device).where(Device.tenant_id == actor.tenant_id, Device.id.in_(wanted))
+        )
+    }
+    missing = [d for d in wanted if d not in devices]
+    if missing:
+        raise device_service.DeviceNotFound(
+            f"device {missing[0]} does not exist"
+            + (f" (nor {len(missing) - 1} other(s))" if len(missing) > 1 else ""),
+            field="device_id" if len(device_ids) == 1 else "device_ids",
+        )
+    existing = (
+        await session.execute(
+            select(Deployment.device_id, Deployment.id)
+            .join(Release, Release.id == Deployment.release_id)
+            .where(Deployment.device_id.in_(wanted), Release.application_id == application.id)
+        )
+    ).all()
+    if existing:
+        device_id, deployment_id = existing[0]
+        raise AlreadyDeployed(
+            f"application {application.name!r} is already deployed on device "
+            f"{devices[device_id].name!r} (deployment {deployment_id})"
+            + (f" and {len(existing) - 1} other device(s)" if len(existing) > 1 else "")
+            + "; upgrade those deployments instead",
+            field="device_id" if len(device_ids) == 1 else "device_ids",
+        )
+    containers = list(
+        await session.scalars(
+            select(ReleaseContainer.id).where(ReleaseContainer.release_id == release.id)
+        )
+    )
+    deployments = [
+        Deployment(
+            id=uuid.uuid4(),
+            tenant_id=actor.tenant_id,
+            device_id=d,
+            release_id=release.id,
+            desired=desired,
+        )
+        for d in wanted
+    ]
+    session.add_all(deployments)
+    await session.flush()
+    message = f"{application.name} {release.version} deployed by {actor.name} ({desired})"
+    for deployment in deployments:
+        device = devices[deployment.device_id]
+        session.add_all(
+            ContainerState(deployment_id=deployment.id, container_id=c, status="pending")
+            for c in containers
+        )
+        session.add(DeploymentEvent(deployment_id=deployment.id, kind="deployed", message=message))
+        await audit_service.record(
+            session,
+            actor=actor,
+            action="deployments.created",
+            resource_type="deployment",
+            resource_id=deployment.id,
+            device_id=device.id,
+            summary=f"deployed {application.name} {release.version} to device {device.name!r}",
+            details={
+                "release_id": str(release.id),
+                "application": application.name,
+                "version": release.version,
+                "device": device.name,
+            },
+            flush=False,
+        )
+        notify.mark(session, device.id)
+    await session.flush()
+    return deployments
 
 
 async def find(
