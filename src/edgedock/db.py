@@ -74,6 +74,9 @@ class CreatedAt:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+READ_ONLY = "edgedock_read_only"
+
+
 def async_url(url: str) -> str:
     """Map the plain URL forms people know onto the async drivers edgedock uses underneath."""
     parsed = make_url(url)
@@ -110,7 +113,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     # locked" instead of waiting; serialising writers is the price of the embedded database.
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        readonly = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 class TenantOwned(Protocol):
@@ -180,6 +184,17 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits when the block ends normally, rolls back otherwise."""
         async with self._queue(), self.sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncSession]:
+        """A read-only unit of work. It skips the writers' queue: in WAL mode SQLite serves
+        readers beside the writer, which is what lets a thousand woken devices read their
+        desired state at once. Writing in it is a bug (SQLite would refuse on contention).
+        """
+        async with self.sessions() as session, session.begin():
+            # The connection is procured with the option before its BEGIN is emitted.
+            await session.connection(execution_options={READ_ONLY: True})
             yield session
 
     async def dispose(self) -> None:

@@ -42,3 +42,33 @@ async def test_concurrent_read_modify_write_transactions_all_commit(database_url
 def test_only_sqlite_databases_queue_their_transactions(tmp_path):
     assert Database.connect(f"sqlite:///{tmp_path / 'x.db'}").queue_transactions is True
     assert Database.connect("postgresql://postgres@127.0.0.1:5432/test").queue_transactions is False
+
+
+async def test_snapshot_reads_while_a_writer_holds_the_database(tmp_path):
+    """Long-polling devices read their state even while a deployment is being written."""
+    from edgedock.migrations import upgrade
+
+    url = f"sqlite:///{tmp_path / 'snap.db'}"
+    upgrade(url)
+    database = Database.connect(url)
+    try:
+        async with database.transaction() as writer:
+            await writer.execute(
+                text(
+                    "INSERT INTO tenant (id, slug, fingerprint_key_id, "
+                    "fingerprint_key, created_at) VALUES "
+                    "('00000000000000000000000000000001', 'w', 'k1', x'00', "
+                    "'2026-01-01 00:00:00')"
+                )
+            )
+
+            async def read() -> int | None:
+                async with database.snapshot() as reader:
+                    return await reader.scalar(text("SELECT count(*) FROM tenant"))
+
+            # Would wait for the writer (and never get its turn) if reads queued like writes.
+            assert await asyncio.wait_for(read(), timeout=30) == 0
+        async with database.snapshot() as reader:
+            assert await reader.scalar(text("SELECT count(*) FROM tenant")) == 1
+    finally:
+        await database.dispose()

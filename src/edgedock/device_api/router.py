@@ -60,14 +60,14 @@ async def get_desired_state(
         device = await device_service.authenticate(session, token=_token(credentials))
         await device_service.mark_seen(session, device=device)
     with state.notifier.subscribe(device.id) as changed:
-        async with state.database.transaction() as session:
+        async with state.database.snapshot() as session:
             desired, etag = await deployment_reading.desired_state(session, device=device)
         if if_none_match == etag and wait > 0:
             try:
                 await asyncio.wait_for(changed.wait(), timeout=wait)
             except TimeoutError:
                 return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-            async with state.database.transaction() as session:
+            async with state.database.snapshot() as session:
                 desired, etag = await deployment_reading.desired_state(session, device=device)
     if if_none_match == etag:
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
