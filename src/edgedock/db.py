@@ -158,7 +158,12 @@ class Database:
     # On for a server's own SQLite database (see _queue); tests that run every session inside
     # one outer transaction construct a Database without it.
     queue_transactions: bool = False
+    # At most this many units of work hold a connection at once; the rest wait their turn
+    # here, without a deadline, instead of in the pool, whose 30 s timeout would turn a
+    # thousand devices woken together into errors. SQLAlchemy's default pool holds 5 + 10.
+    max_concurrent: int = 15
     _turn: asyncio.Lock | None = field(default=None, init=False, repr=False)
+    _slots: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def connect(cls, url: str) -> Database:
@@ -180,10 +185,15 @@ class Database:
             self._turn = asyncio.Lock()
         return self._turn
 
+    def _slot(self) -> asyncio.Semaphore:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.max_concurrent)
+        return self._slots
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits when the block ends normally, rolls back otherwise."""
-        async with self._queue(), self.sessions() as session, session.begin():
+        async with self._queue(), self._slot(), self.sessions() as session, session.begin():
             yield session
 
     @asynccontextmanager
@@ -192,7 +202,7 @@ class Database:
         readers beside the writer, which is what lets a thousand woken devices read their
         desired state at once. Writing in it is a bug (SQLite would refuse on contention).
         """
-        async with self.sessions() as session, session.begin():
+        async with self._slot(), self.sessions() as session, session.begin():
             # The connection is procured with the option before its BEGIN is emitted.
             await session.connection(execution_options={READ_ONLY: True})
             yield session

@@ -72,3 +72,25 @@ async def test_snapshot_reads_while_a_writer_holds_the_database(tmp_path):
             assert await reader.scalar(text("SELECT count(*) FROM tenant")) == 1
     finally:
         await database.dispose()
+
+
+async def test_many_units_of_work_wait_their_turn_instead_of_timing_out(database_url):
+    """A thousand woken devices must queue for connections, not fail on the pool's timeout."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from edgedock.db import make_engine
+
+    engine = make_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    database = Database(
+        engine, async_sessionmaker(engine, expire_on_commit=False), max_concurrent=1
+    )
+
+    async def read() -> int | None:
+        async with database.snapshot() as session:
+            await asyncio.sleep(0.02)  # longer, in total, than the pool would wait
+            return await session.scalar(text("SELECT 1"))
+
+    try:
+        assert await asyncio.gather(*(read() for _ in range(30))) == [1] * 30
+    finally:
+        await engine.dispose()
