@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -75,6 +75,9 @@ class CreatedAt:
 
 
 READ_ONLY = "edgedock_read_only"
+STRICT = "strict"
+
+CommitHook = Callable[[AsyncSession], Awaitable[None]]
 
 
 def async_url(url: str) -> str:
@@ -111,9 +114,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     # IMMEDIATE takes the write lock up front. With a deferred BEGIN, two transactions that
     # both read and then write deadlock, and SQLite fails one at once with "database is
     # locked" instead of waiting; serialising writers is the price of the embedded database.
+    # A strict snapshot also turns on query_only, which stays with the connection until the
+    # next unit of work on it turns it off again.
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         readonly = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql(f"PRAGMA query_only = {'ON' if readonly == STRICT else 'OFF'}")
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
@@ -162,6 +168,14 @@ class Database:
     # here, without a deadline, instead of in the pool, whose 30 s timeout would turn a
     # thousand devices woken together into errors. SQLAlchemy's default pool holds 5 + 10.
     max_concurrent: int = 15
+    # Snapshots refuse writes (SET TRANSACTION READ ONLY, PRAGMA query_only). Off for the test
+    # fixture whose sessions are savepoints of one outer transaction: there the setting would
+    # outlive the snapshot and make the outer transaction read-only.
+    enforce_read_only: bool = False
+    # Run inside every unit of work that ends normally, just before its commit (the desired-state
+    # projection is refreshed here, in the transaction of the change), and after the commit.
+    before_commit: list[CommitHook] = field(default_factory=list)
+    after_commit: list[CommitHook] = field(default_factory=list)
     _turn: asyncio.Lock | None = field(default=None, init=False, repr=False)
     _slots: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
 
@@ -169,7 +183,12 @@ class Database:
     def connect(cls, url: str) -> Database:
         engine = make_engine(url)
         sessions = async_sessionmaker(engine, expire_on_commit=False)
-        return cls(engine, sessions, queue_transactions=engine.dialect.name == "sqlite")
+        return cls(
+            engine,
+            sessions,
+            queue_transactions=engine.dialect.name == "sqlite",
+            enforce_read_only=True,
+        )
 
     def _queue(self) -> contextlib.AbstractAsyncContextManager[object]:
         """SQLite takes one writer at a time; this process queues its transactions itself.
@@ -195,16 +214,24 @@ class Database:
         """One unit of work: commits when the block ends normally, rolls back otherwise."""
         async with self._queue(), self._slot(), self.sessions() as session, session.begin():
             yield session
+            for hook in self.before_commit:
+                await hook(session)
+        for hook in self.after_commit:
+            await hook(session)
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[AsyncSession]:
         """A read-only unit of work. It skips the writers' queue: in WAL mode SQLite serves
         readers beside the writer, which is what lets a thousand woken devices read their
-        desired state at once. Writing in it is a bug (SQLite would refuse on contention).
+        desired state at once. Writes in it are refused by the database (BEGIN READ ONLY on
+        PostgreSQL, query_only on SQLite).
         """
+        options: dict[str, Any] = {READ_ONLY: True}
+        if self.enforce_read_only:
+            options = {READ_ONLY: STRICT, "postgresql_readonly": True}
         async with self._slot(), self.sessions() as session, session.begin():
-            # The connection is procured with the option before its BEGIN is emitted.
-            await session.connection(execution_options={READ_ONLY: True})
+            # The connection is procured with the options before its BEGIN is emitted.
+            await session.connection(execution_options=options)
             yield session
 
     async def dispose(self) -> None:

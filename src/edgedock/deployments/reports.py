@@ -11,7 +11,6 @@ from edgedock import wire
 from edgedock.db import utcnow
 from edgedock.deployments.models import ContainerState, Deployment
 from edgedock.deployments.service import add_event
-from edgedock.devices.models import Device
 from edgedock.releases.models import ReleaseContainer
 
 PULL_FAILED = "pull_failed"
@@ -25,28 +24,28 @@ def _uuid(value: str) -> uuid.UUID | None:
 
 
 async def device_containers(
-    session: AsyncSession, *, device: Device
+    session: AsyncSession, *, device_id: uuid.UUID
 ) -> dict[tuple[uuid.UUID, uuid.UUID], ReleaseContainer]:
     """(deployment id, container id) → container, for the device's current deployments only."""
     rows = (
         await session.execute(
             select(Deployment.id, ReleaseContainer)
             .join(ReleaseContainer, ReleaseContainer.release_id == Deployment.release_id)
-            .where(Deployment.device_id == device.id)
+            .where(Deployment.device_id == device_id)
         )
     ).all()
     return {(deployment_id, c.id): c for deployment_id, c in rows}
 
 
 async def apply(
-    session: AsyncSession, *, device: Device, report: wire.StatusReport
+    session: AsyncSession, *, device_id: uuid.UUID, report: wire.StatusReport
 ) -> list[tuple[wire.StatusEvent, ReleaseContainer | None]]:
     """Record the report; returns the pull failures so the caller can audit them.
 
     Reports about deployments that are gone (or never were this device's) are ignored: an agent
     may still be tearing down what was just deleted.
     """
-    known = await device_containers(session, device=device)
+    known = await device_containers(session, device_id=device_id)
     deployment_ids = {d for d, _ in known}
     states = {
         (s.deployment_id, s.container_id): s

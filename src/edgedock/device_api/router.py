@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from edgedock import wire
-from edgedock.deployments import reading as deployment_reading
+from edgedock.device_api import polls
 from edgedock.device_api import service as device_api_service
+from edgedock.device_api.fleet import DeviceIdentity
 from edgedock.devices import service as device_service
-from edgedock.devices.models import Device
 from edgedock.errors import Unauthorized
 from edgedock.server.deps import KeyringDep, Session, State
 
@@ -27,13 +26,12 @@ def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials
 
 
-async def current_device(session: Session, credentials: Bearer) -> Device:
-    device = await device_service.authenticate(session, token=_token(credentials))
-    await device_service.mark_seen(session, device=device)
-    return device
+async def current_device(state: State, credentials: Bearer) -> DeviceIdentity:
+    """Authenticates before any database session is taken (from memory when it can)."""
+    return await polls.authenticate(state.database, state.fleet, _token(credentials))
 
 
-CurrentDevice = Annotated[Device, Depends(current_device)]
+CurrentDevice = Annotated[DeviceIdentity, Depends(current_device)]
 
 
 @router.get("/ping", status_code=status.HTTP_204_NO_CONTENT)
@@ -49,40 +47,28 @@ async def get_desired_state(
     wait: Annotated[float, Query(ge=0, le=3600)] = 0,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """Long poll: answers 304 when nothing changed within `wait` seconds.
-
-    This route manages its own short transactions instead of the per-request session, so the
-    wait holds no database connection (and no thread): a fleet of idle devices costs only
-    coroutines.
-    """
-    wait = min(wait, state.settings.max_poll_wait)
-    async with state.database.transaction() as session:
-        device = await device_service.authenticate(session, token=_token(credentials))
-        await device_service.mark_seen(session, device=device)
-    with state.notifier.subscribe(device.id) as changed:
-        async with state.database.snapshot() as session:
-            desired, etag = await deployment_reading.desired_state(session, device=device)
-        if if_none_match == etag and wait > 0:
-            try:
-                await asyncio.wait_for(changed.wait(), timeout=wait)
-            except TimeoutError:
-                return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-            async with state.database.snapshot() as session:
-                desired, etag = await deployment_reading.desired_state(session, device=device)
-    if if_none_match == etag:
-        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+    """Long poll: answers 304 when nothing changed within `wait` seconds."""
+    answer = await polls.desired_state(
+        state.database,
+        state.fleet,
+        token=_token(credentials),
+        if_none_match=if_none_match,
+        wait=min(wait, state.settings.max_poll_wait),
+    )
+    if answer.body is None:
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": answer.etag})
     return Response(
-        desired.model_dump_json(),
+        answer.body,
         media_type="application/json",
-        headers={"ETag": etag, "Cache-Control": "no-store"},
+        headers={"ETag": answer.etag, "Cache-Control": "no-store"},
     )
 
 
 @router.post("/registry-auth")
 async def post_registry_auth(
     data: wire.RegistryAuthRequest,
-    session: Session,
     device: CurrentDevice,
+    session: Session,
     keyring: KeyringDep,
     response: Response,
 ) -> wire.RegistryAuthResponse:
@@ -94,8 +80,10 @@ async def post_registry_auth(
 
 
 @router.post("/status", status_code=status.HTTP_204_NO_CONTENT)
-async def post_status(data: wire.StatusReport, session: Session, device: CurrentDevice) -> Response:
+async def post_status(data: wire.StatusReport, device: CurrentDevice, session: Session) -> Response:
     if data.engine is not None:
-        await device_service.mark_seen(session, device=device, engine=data.engine.model_dump())
+        await device_service.record_engine(
+            session, device_id=device.id, engine=data.engine.model_dump()
+        )
     await device_api_service.apply_status(session, device=device, report=data)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

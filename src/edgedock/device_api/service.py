@@ -16,7 +16,7 @@ from edgedock.audit import service as audit_service
 from edgedock.credentials import service as credential_service
 from edgedock.crypto import Keyring
 from edgedock.deployments import reports
-from edgedock.devices.models import Device
+from edgedock.device_api.fleet import DeviceIdentity
 from edgedock.errors import Gone, NotFound
 
 
@@ -32,7 +32,7 @@ class CredentialsDeleted(Gone):
     code = "credentials_deleted"
 
 
-def device_actor(device: Device) -> Actor:
+def device_actor(device: DeviceIdentity) -> Actor:
     return Actor(tenant_id=device.tenant_id, name=f"device:{device.name}")
 
 
@@ -44,9 +44,13 @@ def _uuid(value: str) -> uuid.UUID | None:
 
 
 async def issue_registry_auth(
-    session: AsyncSession, *, device: Device, request: wire.RegistryAuthRequest, keyring: Keyring
+    session: AsyncSession,
+    *,
+    device: DeviceIdentity,
+    request: wire.RegistryAuthRequest,
+    keyring: Keyring,
 ) -> wire.RegistryAuthResponse:
-    known = await reports.device_containers(session, device=device)
+    known = await reports.device_containers(session, device_id=device.id)
     container = known.get((_uuid(request.deployment_id), _uuid(request.container_id)))  # type: ignore[arg-type]
     if container is None:
         raise ContainerNotDeployed(
@@ -94,8 +98,10 @@ async def issue_registry_auth(
     )
 
 
-async def apply_status(session: AsyncSession, *, device: Device, report: wire.StatusReport) -> None:
-    failures = await reports.apply(session, device=device, report=report)
+async def apply_status(
+    session: AsyncSession, *, device: DeviceIdentity, report: wire.StatusReport
+) -> None:
+    failures = await reports.apply(session, device_id=device.id, report=report)
     for event, container in failures:
         await audit_service.record(
             session,

@@ -10,6 +10,7 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from edgedock import notify
 from edgedock.actors import Actor
 from edgedock.audit import service as audit_service
 from edgedock.crypto import new_token, token_hash
@@ -17,15 +18,13 @@ from edgedock.db import find_owned, insert_unique, utcnow
 from edgedock.deployments.models import Deployment
 from edgedock.devices.models import Device
 from edgedock.devices.schemas import DeviceCreate, DeviceRead
-from edgedock.errors import Conflict, NotFound, Unauthorized
+from edgedock.errors import Conflict, NotFound
 from edgedock.pagination import Page, by_name_key, matching, split_page
 from edgedock.text import fold
 
 DEVICE_TOKEN_PREFIX = "edd"  # noqa: S105 - a public prefix, not a secret
 # A device long-polls for up to a minute; three missed polls and it is shown offline.
 ONLINE_WINDOW = timedelta(minutes=3)
-# Writing last_seen_at on every poll of a big fleet would turn reads into writes.
-_SEEN_RESOLUTION = timedelta(seconds=15)
 
 
 class DeviceNotFound(NotFound):
@@ -133,6 +132,8 @@ async def delete(session: AsyncSession, *, actor: Actor, device_id: uuid.UUID) -
     await session.execute(sql_delete(Deployment).where(Deployment.device_id == device.id))
     await session.delete(device)
     await session.flush()
+    # Every replica forgets its cached identity at commit, and wakes its parked poll with 401.
+    notify.mark_removed(session, device.id)
     await audit_service.record(
         session,
         actor=actor,
@@ -144,24 +145,10 @@ async def delete(session: AsyncSession, *, actor: Actor, device_id: uuid.UUID) -
     )
 
 
-async def authenticate(session: AsyncSession, *, token: str) -> Device:
-    device = await session.scalar(select(Device).where(Device.token_hash == token_hash(token)))
-    if device is None:
-        raise Unauthorized("the device token is not valid")
-    return device
-
-
-async def mark_seen(
-    session: AsyncSession, *, device: Device, engine: dict[str, Any] | None = None
+async def record_engine(
+    session: AsyncSession, *, device_id: uuid.UUID, engine: dict[str, Any]
 ) -> None:
-    now = utcnow()
-    values: dict[str, Any] = {}
-    if device.last_seen_at is None or now - device.last_seen_at > _SEEN_RESOLUTION:
-        values["last_seen_at"] = now
-    if engine is not None and engine != device.engine:
-        values["engine"] = engine
-        values["last_seen_at"] = now
-    if values:
-        await session.execute(update(Device).where(Device.id == device.id).values(**values))
-        for key, value in values.items():
-            setattr(device, key, value)
+    """What the agent reports about its engine; a report also counts as being seen."""
+    await session.execute(
+        update(Device).where(Device.id == device_id).values(engine=engine, last_seen_at=utcnow())
+    )

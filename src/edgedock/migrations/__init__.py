@@ -15,6 +15,7 @@ def load_models() -> None:
     from edgedock.audit import models as _audit  # noqa: F401
     from edgedock.credentials import models as _credentials  # noqa: F401
     from edgedock.deployments import models as _deployments  # noqa: F401
+    from edgedock.device_api import models as _device_api  # noqa: F401
     from edgedock.devices import models as _devices  # noqa: F401
     from edgedock.releases import models as _releases  # noqa: F401
     from edgedock.tenants import models as _tenants  # noqa: F401

@@ -15,7 +15,11 @@ from edgedock.credentials import api as credentials_api
 from edgedock.crypto import Keyring, keystore_for
 from edgedock.db import Database
 from edgedock.deployments import api as deployments_api
+from edgedock.device_api import projection
 from edgedock.device_api import router as device_api_router
+from edgedock.device_api.changes import ChangeFeed
+from edgedock.device_api.fleet import Fleet
+from edgedock.device_api.seen import SeenWriter
 from edgedock.devices import api as devices_api
 from edgedock.releases import api as releases_api
 from edgedock.server import handlers, ui
@@ -33,6 +37,7 @@ async def check_startup(database: Database, keyring: Keyring) -> None:
     """Fail before serving when a key needed by stored secrets is missing or wrong."""
     async with database.transaction() as session:
         await tenant_service.verify_keys(session, keyring=keyring)
+        await projection.rebuild_missing(session)
 
 
 def create_app(
@@ -46,15 +51,25 @@ def create_app(
     owns_database = database is None
     database = database or Database.connect(settings.effective_database_url)
     notifier = notifier or notify.notifier_for(settings.effective_database_url)
-    state = ServerState(settings=settings, database=database, keyring=keyring, notifier=notifier)
+    fleet = Fleet()
+    state = ServerState(
+        settings=settings, database=database, keyring=keyring, notifier=notifier, fleet=fleet
+    )
+    feed = ChangeFeed(fleet, notifier)
+    database.before_commit.append(feed.before_commit)
+    database.after_commit.append(feed.after_commit)
+    seen_writer = SeenWriter(database, fleet)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await check_startup(state.database, state.keyring)
-        await state.notifier.start()
+        await state.notifier.start(fleet.apply, fleet.forget_all)
+        seen_writer.start()
         try:
             yield
         finally:
+            fleet.close()
+            await seen_writer.stop()
             await state.notifier.stop()
             if owns_database:
                 await state.database.dispose()

@@ -9,7 +9,6 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from edgedock import notify
 from edgedock.actors import Actor
 from edgedock.crypto import Keyring
 from edgedock.errors import Unauthorized
@@ -34,7 +33,6 @@ async def get_session(state: State) -> AsyncIterator[AsyncSession]:
     """
     async with state.database.transaction() as session:
         yield session
-    await state.notifier.publish(notify.take_marked(session))
 
 
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -1,4 +1,4 @@
-"""What a running server holds: settings, database, keyring and change notifier."""
+"""What a running server holds: settings, database, keyring, notifier and fleet directory."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from edgedock.config import Settings
 from edgedock.crypto import Keyring
 from edgedock.db import Database
+from edgedock.device_api.fleet import Fleet
 from edgedock.notify import Notifier
 
 
@@ -16,3 +17,4 @@ class ServerState:
     database: Database
     keyring: Keyring
     notifier: Notifier
+    fleet: Fleet

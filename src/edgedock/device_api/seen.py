@@ -1,0 +1,89 @@
+"""Writing devices' `last_seen_at` in batches, off the request path.
+
+A fleet polls all the time; writing on every poll would turn every idle poll into a write
+transaction (and on SQLite into a turn in the writers' queue). Polls only note the time in
+memory (`Fleet.saw`); this writes what piled up every few seconds in one statement. It is best
+effort: when the write fails (a full disk, a database away) the times wait for the next try
+and polls carry on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import datetime
+
+from sqlalchemy import bindparam, or_, update
+
+from edgedock.db import Database
+from edgedock.device_api.fleet import Fleet
+from edgedock.devices.models import Device
+
+log = logging.getLogger(__name__)
+
+_table = Device.__table__
+_WRITE = (
+    update(_table)
+    .where(_table.c.id == bindparam("device_id"))
+    .where(or_(_table.c.last_seen_at.is_(None), _table.c.last_seen_at < bindparam("seen_at")))
+    .values(last_seen_at=bindparam("seen_at"))
+)
+
+
+async def write(database: Database, seen: dict[uuid.UUID, datetime]) -> None:
+    if not seen:
+        return
+    rows = [{"device_id": d, "seen_at": at} for d, at in seen.items()]
+    async with database.transaction() as session:
+        # executemany through Core: one round trip per batch, no ORM rows for thousands.
+        connection = await session.connection()
+        await connection.execute(_WRITE, rows)
+
+
+async def write_best_effort(database: Database, seen: dict[uuid.UUID, datetime]) -> bool:
+    try:
+        await write(database, seen)
+    except Exception as exc:  # a poll must not fail because its seen time could not be kept
+        log.warning("could not record when a device was last seen: %s", exc)
+        return False
+    return True
+
+
+class SeenWriter:
+    """Flushes `fleet`'s seen times every `interval` seconds while the server runs."""
+
+    def __init__(self, database: Database, fleet: Fleet, *, interval: float = 5.0) -> None:
+        self.database, self.fleet, self.interval = database, fleet, interval
+        self._task: asyncio.Task[None] | None = None
+        self._failing = False
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            await self.flush()
+
+    async def flush(self) -> None:
+        seen = self.fleet.take_seen()
+        try:
+            await write(self.database, seen)
+        except Exception as exc:  # best effort: any failure waits for the next round
+            self.fleet.put_back_seen(seen)
+            if not self._failing:
+                log.warning("could not record when devices were last seen: %s", exc)
+            self._failing = True
+        else:
+            if self._failing:
+                log.info("recording when devices were last seen again")
+            self._failing = False
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()
