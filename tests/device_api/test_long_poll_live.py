@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 
 from tests import factories
+from tests.conftest import create_database
+from tests.support.live_server import running_server
 
 
 def _setup(live_server):
@@ -58,3 +61,31 @@ def test_long_poll_times_out_with_304(live_server):
             "/device/v1/desired-state", params={"wait": 0.5}, headers={"If-None-Match": etag}
         )
     assert response.status_code == 304
+
+
+def test_sigterm_answers_parked_polls_and_the_server_exits(tmp_path):
+    url = create_database("sqlite", tmp_path)
+    with running_server(tmp_path / "server", url) as server:
+        _, device = _setup(server)
+        result = {}
+        with server.api(device["token"]) as agent:
+            etag = agent.get("/device/v1/desired-state").headers["etag"]
+
+            def poll():
+                # The client gives up long before the 60 s wait: only a prompt answer passes.
+                result["response"] = agent.get(
+                    "/device/v1/desired-state",
+                    params={"wait": 60},
+                    headers={"If-None-Match": etag},
+                    timeout=20,
+                )
+
+            waiter = threading.Thread(target=poll)
+            waiter.start()
+            time.sleep(0.5)  # the poll is parked
+            server.process.send_signal(signal.SIGTERM)
+            waiter.join(timeout=25)
+            assert result["response"].status_code == 304
+            # uvicorn re-raises the signal once it has shut down cleanly.
+            assert server.process.wait(timeout=20) in (0, -signal.SIGTERM)
+            assert "Application shutdown complete" in server.log()

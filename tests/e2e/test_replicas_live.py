@@ -60,3 +60,38 @@ def test_deployment_on_replica_a_wakes_device_polling_replica_b(tmp_path):
         assert [d["id"] for d in response.json()["deployments"]] == [created.json()["id"]]
     finally:
         drop_database(url)
+
+
+def test_deleting_a_device_on_replica_a_ends_its_cached_sessions_on_replica_b(tmp_path):
+    url = create_database("postgresql", tmp_path)
+    env = server_env(tmp_path, url)
+    try:
+        with (
+            running_server(tmp_path / "a", url, env=env, tenant="acme") as a,
+            running_server(tmp_path / "b", url, env=env, tenant="spare") as b,
+            a.api() as api,
+        ):
+            device = api.post("/api/v1/devices", json={"name": "gw-gone"}).json()
+            result = {}
+            with b.api(device["token"]) as agent:
+                etag = agent.get("/device/v1/desired-state").headers["etag"]
+                assert agent.get("/device/v1/ping").status_code == 204  # B now knows the token
+
+                def poll():
+                    # The client gives up long before the 60 s wait: only a prompt 401 passes.
+                    result["response"] = agent.get(
+                        "/device/v1/desired-state",
+                        params={"wait": 60},
+                        headers={"If-None-Match": etag},
+                        timeout=20,
+                    )
+
+                waiter = threading.Thread(target=poll)
+                waiter.start()
+                time.sleep(0.5)  # the poll is parked on replica B
+                assert api.delete(f"/api/v1/devices/{device['id']}").status_code == 204
+                waiter.join(timeout=25)
+                assert result["response"].status_code == 401
+                assert agent.get("/device/v1/ping").status_code == 401, "B's cache forgot it"
+    finally:
+        drop_database(url)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import sys
+from collections.abc import Callable
+from types import FrameType
 
 import typer
 
@@ -38,7 +41,7 @@ def serve() -> None:
         typer.echo(first_token)
         typer.echo(f"Sign in at http://{settings.host}:{settings.port}/ with it.", err=True)
     # uvicorn's access log prints query strings; edgedock's own access log does not.
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -46,3 +49,27 @@ def serve() -> None:
         proxy_headers=True,
         access_log=False,
     )
+    _server_class()(config, on_exit=app.state.edgedock.fleet.close).run()
+
+
+def _server_class() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn waits for open requests before it stops; parked polls answer at once."""
+
+        def __init__(self, config: uvicorn.Config, *, on_exit: Callable[[], None]) -> None:
+            super().__init__(config)
+            self._on_exit = on_exit
+            self._loop: asyncio.AbstractEventLoop | None = None
+
+        async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+            self._loop = asyncio.get_running_loop()
+            await super().serve(sockets)
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self._on_exit)
+            super().handle_exit(sig, frame)
+
+    return Server

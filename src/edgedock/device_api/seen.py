@@ -14,8 +14,9 @@ import contextlib
 import logging
 import uuid
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import bindparam, or_, update
+from sqlalchemy import Table, bindparam, or_, update
 
 from edgedock.db import Database
 from edgedock.device_api.fleet import Fleet
@@ -23,7 +24,7 @@ from edgedock.devices.models import Device
 
 log = logging.getLogger(__name__)
 
-_table = Device.__table__
+_table = cast(Table, Device.__table__)
 _WRITE = (
     update(_table)
     .where(_table.c.id == bindparam("device_id"))

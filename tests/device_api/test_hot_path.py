@@ -1,0 +1,174 @@
+"""The device API's hot path: what an idle poll costs, and the stored projection staying true."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from edgedock.device_api import projection
+from edgedock.notify import LocalNotifier
+from edgedock.read import desired_state
+from edgedock.server.app import create_app
+from tests import factories
+from tests.deployments import fleet
+
+
+@contextmanager
+def counted_statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    """The SQL statements (not BEGIN/PRAGMA plumbing) run on `engine` inside the block."""
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().split(None, 1)[0].upper() in ("SELECT", "INSERT", "UPDATE", "DELETE"):
+            statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def _poll(agent, etag: str | None = None, wait: float = 0):  # type: ignore[no-untyped-def]
+    headers = {"If-None-Match": etag} if etag else {}
+    return await agent.get("/device/v1/desired-state", params={"wait": wait}, headers=headers)
+
+
+async def test_idle_poll_runs_only_the_token_lookup_cold_and_no_query_warm(
+    api, app, settings, database, keyring, engine
+):
+    creds, _, release = await fleet.private_release(api)
+    device = await fleet.device(api, "gw-idle")
+    await fleet.deploy(api, release["id"], device["id"])
+    async with fleet.device_client(app, device["token"]) as agent:
+        etag = (await _poll(agent)).headers["etag"]
+    # A replica that has never seen this device: its first 304 costs the token lookup alone.
+    cold = create_app(settings, database=database, keyring=keyring, notifier=LocalNotifier())
+    async with fleet.device_client(cold, device["token"]) as agent:
+        with counted_statements(engine) as first:
+            assert (await _poll(agent, etag)).status_code == 304
+        with counted_statements(engine) as second:
+            assert (await _poll(agent, etag)).status_code == 304
+            assert (await agent.get("/device/v1/ping")).status_code == 204
+    assert len(first) == 1 and "FROM device" in first[0], first
+    assert second == [], "a warm idle poll or ping must not touch the database"
+
+
+async def test_a_changed_state_is_read_from_the_projection_in_one_query(api, app, engine):
+    _, _, release = await fleet.private_release(api)
+    device = await fleet.device(api, "gw-one-read")
+    async with fleet.device_client(app, device["token"]) as agent:
+        etag = (await _poll(agent)).headers["etag"]
+        await fleet.deploy(api, release["id"], device["id"])
+        with counted_statements(engine) as statements:
+            response = await _poll(agent, etag)
+    assert response.status_code == 200 and response.headers["etag"] != etag
+    assert len(statements) == 1 and "device_desired_state" in statements[0], statements
+
+
+async def _assert_projection_fresh(database, app, token: str, device_id: str) -> None:  # type: ignore[no-untyped-def]
+    """The stored projection, and what the device is served, equal a build from scratch."""
+    async with database.transaction() as session:
+        built = await desired_state.build(session, [uuid.UUID(device_id)])
+        stored = await projection.read(session, uuid.UUID(device_id))
+    expected = desired_state.serialize(built[uuid.UUID(device_id)])
+    assert stored == expected
+    async with fleet.device_client(app, token) as agent:
+        served = await _poll(agent)
+    assert (served.text, served.headers["etag"]) == expected
+
+
+async def test_projection_equals_a_build_from_scratch_after_every_kind_of_change(
+    api, app, database
+):
+    creds, application, v1 = await fleet.private_release(api)
+    v2 = await factories.release(
+        api,
+        application["id"],
+        version="1.1.0",
+        containers=[
+            factories.container(
+                "app", "localhost:5055/team/app:1.1", image_credentials_id=creds["id"]
+            )
+        ],
+    )
+    other = await factories.release(api, (await factories.application(api))["id"])
+    device = await fleet.device(api, "gw-projected")
+    token, device_id = device["token"], device["id"]
+    await _assert_projection_fresh(database, app, token, device_id)  # nothing deployed yet
+
+    deployment = await fleet.deploy(api, v1["id"], device_id)
+    await _assert_projection_fresh(database, app, token, device_id)
+    for action in ("stop", "start"):
+        response = await api.post(f"/api/v1/deployments/{deployment['id']}/{action}")
+        assert response.status_code == 200, response.text
+        await _assert_projection_fresh(database, app, token, device_id)
+    response = await api.post(
+        f"/api/v1/deployments/{deployment['id']}/upgrade", json={"release_id": v2["id"]}
+    )
+    assert response.status_code == 200, response.text
+    await _assert_projection_fresh(database, app, token, device_id)
+    bulk = await api.post(
+        "/api/v1/deployments/bulk", json={"release_id": other["id"], "device_ids": [device_id]}
+    )
+    assert bulk.status_code == 201, bulk.text
+    await _assert_projection_fresh(database, app, token, device_id)
+    assert (await api.delete(f"/api/v1/releases/{v1['id']}")).status_code == 204
+    await _assert_projection_fresh(database, app, token, device_id)
+    response = await api.delete(f"/api/v1/image-credentials/{creds['id']}", params={"force": True})
+    assert response.status_code == 204, response.text
+    await _assert_projection_fresh(database, app, token, device_id)
+    assert (await api.delete(f"/api/v1/deployments/{deployment['id']}")).status_code == 204
+    await _assert_projection_fresh(database, app, token, device_id)
+
+    assert (await api.delete(f"/api/v1/devices/{device_id}")).status_code == 204
+    async with database.transaction() as session:
+        assert await projection.etags(session, [uuid.UUID(device_id)]) == {}
+
+
+async def test_deleting_a_device_answers_its_parked_poll_with_401(api, app):
+    device = await fleet.device(api, "gw-deleted-while-parked")
+    async with fleet.device_client(app, device["token"]) as agent:
+        etag = (await _poll(agent)).headers["etag"]
+        parked = asyncio.create_task(_poll(agent, etag, wait=30))
+        await asyncio.sleep(0.2)
+        assert not parked.done()
+        assert (await api.delete(f"/api/v1/devices/{device['id']}")).status_code == 204
+        # A bound only against a hang: the answer comes at the commit, not after the wait.
+        response = await asyncio.wait_for(parked, timeout=20)
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "device_token_invalid"
+        assert (await agent.get("/device/v1/ping")).status_code == 401
+
+
+async def test_a_stopping_server_answers_parked_polls_at_once(api, app):
+    device = await fleet.device(api, "gw-shutdown")
+    async with fleet.device_client(app, device["token"]) as agent:
+        etag = (await _poll(agent)).headers["etag"]
+        parked = asyncio.create_task(_poll(agent, etag, wait=30))
+        await asyncio.sleep(0.2)
+        app.state.edgedock.fleet.close()
+        response = await asyncio.wait_for(parked, timeout=20)
+    assert response.status_code == 304 and response.headers["etag"] == etag
+
+
+async def test_polls_record_last_seen_in_batches(api, app):
+    device = await fleet.device(api, "gw-seen")
+    state = app.state.edgedock
+    async with fleet.device_client(app, device["token"]) as agent:
+        await agent.get("/device/v1/ping")  # first sighting: written at once
+        first = (await api.get(f"/api/v1/devices/{device['id']}")).json()["last_seen_at"]
+        assert first is not None
+        await asyncio.sleep(0.01)
+        await agent.get("/device/v1/ping")  # later ones wait for the batch
+        assert (await api.get(f"/api/v1/devices/{device['id']}")).json()["last_seen_at"] == first
+        from edgedock.device_api.seen import SeenWriter
+
+        await SeenWriter(state.database, state.fleet).flush()
+    later = (await api.get(f"/api/v1/devices/{device['id']}")).json()["last_seen_at"]
+    assert later > first
