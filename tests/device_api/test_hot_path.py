@@ -172,3 +172,17 @@ async def test_polls_record_last_seen_in_batches(api, app):
         await SeenWriter(state.database, state.fleet).flush()
     later = (await api.get(f"/api/v1/devices/{device['id']}")).json()["last_seen_at"]
     assert later > first
+
+
+async def test_warm_requests_that_are_not_plain_polls_get_the_full_validation(api, app):
+    device = await fleet.device(api, "gw-odd-queries")
+    async with fleet.device_client(app, device["token"]) as agent:
+        assert (await agent.get("/device/v1/ping")).status_code == 204  # the device is warm
+        for query in ("wait=abc", "wait=-1", "wait=1e9", "wait=nan"):
+            response = await agent.get(f"/device/v1/desired-state?{query}")
+            assert response.status_code == 422, query
+            assert response.json()["error"]["field"] == "wait", query
+        unknown = await agent.get(
+            "/device/v1/desired-state", headers={"Authorization": "Bearer edd_unknown"}
+        )
+        assert unknown.status_code == 401 and unknown.json()["error"]["code"]

@@ -90,7 +90,8 @@ async def desired_state(
                 break
             changed.clear()
             try:
-                await asyncio.wait_for(changed.wait(), timeout=remaining)
+                async with asyncio.timeout(remaining):
+                    await changed.wait()
             except TimeoutError:
                 return PollAnswer(etag=etag, body=None)
     if etag == if_none_match:

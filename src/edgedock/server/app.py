@@ -18,6 +18,7 @@ from edgedock.deployments import api as deployments_api
 from edgedock.device_api import projection
 from edgedock.device_api import router as device_api_router
 from edgedock.device_api.changes import ChangeFeed
+from edgedock.device_api.fast_path import DeviceFastPath
 from edgedock.device_api.fleet import Fleet
 from edgedock.device_api.seen import SeenWriter
 from edgedock.devices import api as devices_api
@@ -81,8 +82,11 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.edgedock = state
+    app.add_middleware(DeviceFastPath, state=lambda: state)
     app.add_middleware(AccessLogMiddleware)
     handlers.install(app)
+    # The device API first: a fleet hits it all the time, and routes are matched in order.
+    app.include_router(device_api_router.router)
     app.include_router(credentials_api.router, prefix="/api/v1")
     app.include_router(applications_api.router, prefix="/api/v1")
     app.include_router(releases_api.application_releases, prefix="/api/v1")
@@ -90,7 +94,6 @@ def create_app(
     app.include_router(audit_api.router, prefix="/api/v1")
     app.include_router(devices_api.router, prefix="/api/v1")
     app.include_router(deployments_api.router, prefix="/api/v1")
-    app.include_router(device_api_router.router)
     ui.install(app)
 
     @app.get("/healthz", include_in_schema=False)

@@ -17,7 +17,9 @@ from edgedock.server.state import ServerState
 from edgedock.tokens import service as token_service
 
 
-def server_state(request: Request) -> ServerState:
+# Dependencies are `async def` even when they do not await: FastAPI runs a plain `def`
+# dependency in its thread pool, a thread hand-off per request on the device API's hot path.
+async def server_state(request: Request) -> ServerState:
     state: ServerState = request.app.state.edgedock
     return state
 
@@ -38,11 +40,11 @@ async def get_session(state: State) -> AsyncIterator[AsyncSession]:
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def get_keyring(state: State) -> Keyring:
+async def get_keyring(state: State) -> Keyring:
     return state.keyring
 
 
-def get_notifier(state: State) -> Notifier:
+async def get_notifier(state: State) -> Notifier:
     return state.notifier
 
 
