@@ -109,6 +109,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     # IMMEDIATE takes the write lock up front. With a deferred BEGIN, two transactions that
@@ -180,13 +181,18 @@ class Database:
     _slots: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
 
     @classmethod
-    def connect(cls, url: str) -> Database:
-        engine = make_engine(url)
+    def connect(cls, url: str, *, max_concurrent: int = 15) -> Database:
+        # The pool keeps as many connections as units of work may run at once: with the
+        # default 5 (+10 overflow) every connection past the fifth was opened and closed again
+        # around each unit of work, a connection set-up per request under load.
+        pool = {} if url.startswith("sqlite") else {"pool_size": max_concurrent, "max_overflow": 0}
+        engine = make_engine(url, **pool)
         sessions = async_sessionmaker(engine, expire_on_commit=False)
         return cls(
             engine,
             sessions,
             queue_transactions=engine.dialect.name == "sqlite",
+            max_concurrent=max_concurrent,
             enforce_read_only=True,
         )
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from edgedock.actors import Actor
 from edgedock.audit.models import AuditEvent
 from edgedock.audit.schemas import AuditEventRead, AuditFilter
+from edgedock.db import utcnow
 from edgedock.pagination import Page, check_limit, decode_cursor, encode_cursor
 
 
@@ -32,20 +33,47 @@ async def record(
     Callers writing many events at once pass flush=False and flush once themselves.
     """
     event = AuditEvent(
-        tenant_id=actor.tenant_id,
-        actor=actor.name,
-        action=action,
-        resource_type=resource_type,
-        resource_id=str(resource_id) if resource_id is not None else None,
-        summary=summary,
-        credentials_id=credentials_id,
-        device_id=device_id,
-        details=details or {},
+        **values(
+            actor=actor,
+            action=action,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            summary=summary,
+            credentials_id=credentials_id,
+            device_id=device_id,
+            details=details,
+        )
     )
     session.add(event)
     if flush:
         await session.flush()
     return event
+
+
+def values(
+    *,
+    actor: Actor,
+    action: str,
+    resource_type: str,
+    resource_id: uuid.UUID | str | None,
+    summary: str,
+    credentials_id: uuid.UUID | None = None,
+    device_id: uuid.UUID | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The column values of one event: the one place an event is put together."""
+    return {
+        "tenant_id": actor.tenant_id,
+        "at": utcnow(),
+        "actor": actor.name,
+        "action": action,
+        "resource_type": resource_type,
+        "resource_id": str(resource_id) if resource_id is not None else None,
+        "summary": summary,
+        "credentials_id": credentials_id,
+        "device_id": device_id,
+        "details": details or {},
+    }
 
 
 def to_read(event: AuditEvent) -> AuditEventRead:

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from edgedock.crypto import token_hash
 from edgedock.db import Database, utcnow
@@ -24,6 +24,15 @@ from edgedock.errors import Unauthorized
 
 # Seen less recently than this, a device is written as seen at once, not in the next batch.
 _BACK_ONLINE = timedelta(seconds=60)
+
+
+_BY_TOKEN = (
+    select(
+        Device.id, Device.tenant_id, Device.name, Device.last_seen_at, DesiredStateProjection.etag
+    )
+    .outerjoin(DesiredStateProjection, DesiredStateProjection.device_id == Device.id)
+    .where(Device.token_hash == bindparam("token_hash"))
+)
 
 
 class DeviceTokenInvalid(Unauthorized):
@@ -48,19 +57,8 @@ async def authenticate(database: Database, fleet: Fleet, token: str) -> DeviceId
 
 async def _load(database: Database, fleet: Fleet, hashed: str) -> DeviceIdentity:
     generation = fleet.generation
-    stmt = (
-        select(
-            Device.id,
-            Device.tenant_id,
-            Device.name,
-            Device.last_seen_at,
-            DesiredStateProjection.etag,
-        )
-        .outerjoin(DesiredStateProjection, DesiredStateProjection.device_id == Device.id)
-        .where(Device.token_hash == hashed)
-    )
     async with database.snapshot() as session:
-        row = (await session.execute(stmt)).first()
+        row = (await session.execute(_BY_TOKEN, {"token_hash": hashed})).first()
     if row is None:
         raise DeviceTokenInvalid("the device token is not valid")
     identity = DeviceIdentity(id=row.id, tenant_id=row.tenant_id, name=row.name)

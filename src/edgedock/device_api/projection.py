@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,15 +68,14 @@ async def etags(session: AsyncSession, device_ids: list[uuid.UUID]) -> dict[uuid
     return found
 
 
+_READ = select(DesiredStateProjection.body, DesiredStateProjection.etag).where(
+    DesiredStateProjection.device_id == bindparam("device_id")
+)
+
+
 async def read(session: AsyncSession, device_id: uuid.UUID) -> tuple[str, str]:
     """The body and ETag a poll answers with."""
-    row = (
-        await session.execute(
-            select(DesiredStateProjection.body, DesiredStateProjection.etag).where(
-                DesiredStateProjection.device_id == device_id
-            )
-        )
-    ).first()
+    row = (await session.execute(_READ, {"device_id": device_id})).first()
     if row is None:
         return desired_state.serialize(desired_state.empty(device_id))
     return row.body, row.etag

@@ -13,7 +13,7 @@ from edgedock.device_api import service as device_api_service
 from edgedock.device_api.fleet import DeviceIdentity
 from edgedock.devices import service as device_service
 from edgedock.errors import Unauthorized
-from edgedock.server.deps import KeyringDep, Session, State
+from edgedock.server.deps import Session, State
 
 router = APIRouter(prefix="/device/v1", tags=["device API"])
 _bearer = HTTPBearer(auto_error=False)
@@ -66,16 +66,12 @@ async def get_desired_state(
 
 @router.post("/registry-auth")
 async def post_registry_auth(
-    data: wire.RegistryAuthRequest,
-    device: CurrentDevice,
-    session: Session,
-    keyring: KeyringDep,
-    response: Response,
+    data: wire.RegistryAuthRequest, device: CurrentDevice, state: State, response: Response
 ) -> wire.RegistryAuthResponse:
     """The registry auth for one container, just before its pull. Use once, never store."""
     response.headers["Cache-Control"] = "no-store"
     return await device_api_service.issue_registry_auth(
-        session, device=device, request=data, keyring=keyring
+        state.database, state.audit, device=device, request=data, keyring=state.keyring
     )
 
 

@@ -13,11 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from edgedock import registry_auth, wire
 from edgedock.actors import Actor
 from edgedock.audit import service as audit_service
+from edgedock.audit.writer import AuditWriter
 from edgedock.credentials import service as credential_service
 from edgedock.crypto import Keyring
+from edgedock.db import Database
 from edgedock.deployments import reports
 from edgedock.device_api.fleet import DeviceIdentity
 from edgedock.errors import Gone, NotFound
+from edgedock.read import pull_targets
 
 
 class ContainerNotDeployed(NotFound):
@@ -44,54 +47,66 @@ def _uuid(value: str) -> uuid.UUID | None:
 
 
 async def issue_registry_auth(
-    session: AsyncSession,
+    database: Database,
+    audit: AuditWriter,
     *,
     device: DeviceIdentity,
     request: wire.RegistryAuthRequest,
     keyring: Keyring,
 ) -> wire.RegistryAuthResponse:
-    known = await reports.device_containers(session, device_id=device.id)
-    container = known.get((_uuid(request.deployment_id), _uuid(request.container_id)))  # type: ignore[arg-type]
-    if container is None:
+    """Takes the database, not a request's session: the read is a snapshot, and the audit event
+    joins a group commit (audit/writer.py) instead of a transaction of its own.
+    """
+    deployment_id, container_id = _uuid(request.deployment_id), _uuid(request.container_id)
+    target = None
+    if deployment_id is not None and container_id is not None:
+        async with database.snapshot() as session:
+            target = await pull_targets.find(
+                session,
+                tenant_id=device.tenant_id,
+                device_id=device.id,
+                deployment_id=deployment_id,
+                container_id=container_id,
+            )
+    if target is None:
         raise ContainerNotDeployed(
             f"container {request.container_id} is not part of deployment {request.deployment_id} "
             "of this device"
         )
-    if container.image_credentials_id is None:
-        if container.credentials_deleted_at is not None:
+    credential = target.credentials
+    if credential is None:
+        if target.credentials_deleted_at is not None:
             # Named by id: labels are for people and never sent to a device. The deployment
             # page shows people the label next to this message.
             raise CredentialsDeleted(
-                f"the image credentials {container.credentials_deleted_id} that container "
-                f"{container.name!r} ({container.image}) needs were deleted on "
-                f"{container.credentials_deleted_at:%Y-%m-%d %H:%M} UTC; make a new release "
+                f"the image credentials {target.credentials_deleted_id} that container "
+                f"{target.name!r} ({target.image}) needs were deleted on "
+                f"{target.credentials_deleted_at:%Y-%m-%d %H:%M} UTC; make a new release "
                 "that uses other credentials"
             )
-        raise NoCredentialsNeeded(f"container {container.name!r} needs no image credentials")
-    credential = await credential_service.get(
-        session, tenant_id=device.tenant_id, credential_id=container.image_credentials_id
-    )
+        raise NoCredentialsNeeded(f"container {target.name!r} needs no image credentials")
     value, serveraddress = registry_auth.for_image(
-        container.image_canonical,
+        target.image_canonical,
         username=credential.username,
         password=credential_service.reveal(credential, keyring=keyring),
     )
-    await audit_service.record(
-        session,
-        actor=device_actor(device),
-        action="registry_auth.issued",
-        resource_type="deployment",
-        resource_id=request.deployment_id,
-        credentials_id=credential.id,
-        device_id=device.id,
-        summary=f"issued registry auth for {container.image} to device {device.name!r} "
-        f"with credentials {credential.label!r}",
-        details={
-            "image": container.image_canonical,
-            "serveraddress": serveraddress,
-            "container": container.name,
-            "label": credential.label,
-        },
+    await audit.record(
+        audit_service.values(
+            actor=device_actor(device),
+            action="registry_auth.issued",
+            resource_type="deployment",
+            resource_id=request.deployment_id,
+            credentials_id=credential.id,
+            device_id=device.id,
+            summary=f"issued registry auth for {target.image} to device {device.name!r} "
+            f"with credentials {credential.label!r}",
+            details={
+                "image": target.image_canonical,
+                "serveraddress": serveraddress,
+                "container": target.name,
+                "label": credential.label,
+            },
+        )
     )
     return wire.RegistryAuthResponse(
         x_registry_auth=value, serveraddress=serveraddress, expires_at=credential.expires_at

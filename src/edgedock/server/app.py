@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from edgedock import notify
 from edgedock.applications import api as applications_api
 from edgedock.audit import api as audit_api
+from edgedock.audit.writer import AuditWriter
 from edgedock.config import Settings
 from edgedock.credentials import api as credentials_api
 from edgedock.crypto import Keyring, keystore_for
@@ -54,7 +55,12 @@ def create_app(
     notifier = notifier or notify.notifier_for(settings.effective_database_url)
     fleet = Fleet()
     state = ServerState(
-        settings=settings, database=database, keyring=keyring, notifier=notifier, fleet=fleet
+        settings=settings,
+        database=database,
+        keyring=keyring,
+        notifier=notifier,
+        fleet=fleet,
+        audit=AuditWriter(database),
     )
     feed = ChangeFeed(fleet, notifier)
     database.before_commit.append(feed.before_commit)

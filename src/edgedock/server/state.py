@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edgedock.audit.writer import AuditWriter
 from edgedock.config import Settings
 from edgedock.crypto import Keyring
 from edgedock.db import Database
@@ -18,3 +19,4 @@ class ServerState:
     keyring: Keyring
     notifier: Notifier
     fleet: Fleet
+    audit: AuditWriter
