@@ -21,7 +21,7 @@ from tests.conftest import BACKENDS, create_database, drop_database
 from tests.support.races import RaceServer
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="package", params=BACKENDS)
 def race_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
@@ -30,11 +30,11 @@ def race_url(
     drop_database(url)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def race_server(
     race_url: str, secret_keys: str, keyring: Keyring, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[RaceServer]:
-    """Shared by the tests of a module (tests use their own tenant, so they never meet)."""
+    """Shared by the race tests (each uses its own tenant, so they never meet)."""
     database = Database.connect(race_url)
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("race-data"),  # type: ignore[arg-type]
