@@ -71,3 +71,31 @@ async def test_concurrent_bulk_deploys_to_the_same_devices_are_all_or_nothing(ra
     ids = [uuid.UUID(d) for d in devices]
     assert await race_server.count(Deployment, Deployment.device_id.in_(ids)) == 29
     assert await race_server.count(Device, Device.id.in_(ids)) == 29
+
+
+async def test_concurrent_upgrades_of_one_deployment_apply_once(race_server):
+    async with race_server.tenant_client() as api:
+        app = await factories.application(api, name="shop")
+        v1 = await factories.release(api, app["id"], version="1.0.0")
+        v2 = await factories.release(api, app["id"], version="2.0.0")
+        device = await _device(api, "gw-1")
+        created = await api.post(DEPLOYMENTS, json={"release_id": v1["id"], "device_id": device})
+        deployment = created.json()["id"]
+        responses = await together(
+            *(
+                api.post(f"{DEPLOYMENTS}/{deployment}/upgrade", json={"release_id": v2["id"]})
+                for _ in range(10)
+            )
+        )
+    assert statuses(responses) == [200] + [409] * 9, [r.text for r in responses]
+    assert (
+        await race_server.count(
+            AuditEvent,
+            AuditEvent.action == "deployments.upgraded",
+            AuditEvent.resource_id == deployment,
+        )
+        == 1
+    )
+    assert await race_server.count(
+        ContainerState, ContainerState.deployment_id == uuid.UUID(deployment)
+    ) == len(v2["containers"])

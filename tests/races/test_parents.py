@@ -70,6 +70,35 @@ async def test_deploys_while_the_release_is_deleted_answer_404_or_the_delete_409
     assert await race_server.count(Deployment, Deployment.release_id == release_id) == len(made)
 
 
+async def test_deploys_while_the_application_is_deleted_answer_404_or_the_delete_409(
+    race_server,
+):
+    async with race_server.tenant_client() as api:
+        app = await factories.application(api)
+        release = await factories.release(api, app["id"])
+        devices = [await _device(api, f"gw-{i}") for i in range(8)]
+        deploys = [
+            api.post(DEPLOYMENTS, json={"release_id": release["id"], "device_id": d})
+            for d in devices
+        ]
+        delete = api.delete(f"/api/v1/applications/{app['id']}")
+        responses = await together(deploys[0], delete, *deploys[1:])
+    deleted = responses.pop(1)
+    made = [r for r in responses if r.status_code == 201]
+    assert {r.status_code for r in responses} <= {201, 404}, [r.text for r in responses]
+    assert codes(responses) <= {"release_not_found"}
+    app_id = uuid.UUID(app["id"])
+    if deleted.status_code == 409:
+        assert deleted.json()["error"]["code"] in {"application_deployed", "release_deployed"}
+        assert made
+        assert await race_server.count(Application, Application.id == app_id) == 1
+    else:
+        assert deleted.status_code == 204, deleted.text
+        assert made == []
+        assert await race_server.count(Application, Application.id == app_id) == 0
+    assert await race_server.count(Deployment, Deployment.application_id == app_id) == len(made)
+
+
 async def test_release_creates_while_the_application_is_deleted_answer_201_or_404(race_server):
     async with race_server.tenant_client() as api:
         app = await factories.application(api)
