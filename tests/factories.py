@@ -106,6 +106,7 @@ async def deployment_row(
     """A device and a deployment of `release_id` on it, written as rows (not through the API)."""
     from edgedock.deployments.models import Deployment
     from edgedock.devices.models import Device
+    from edgedock.releases.models import Release
 
     async with database.transaction() as session:
         row = Device(
@@ -116,8 +117,12 @@ async def deployment_row(
         )
         session.add(row)
         await session.flush()
+        release = await session.get_one(Release, uuid.UUID(release_id))
         deployment = Deployment(
-            tenant_id=tenant_id, device_id=row.id, release_id=uuid.UUID(release_id)
+            tenant_id=tenant_id,
+            device_id=row.id,
+            release_id=release.id,
+            application_id=release.application_id,
         )
         session.add(deployment)
         await session.flush()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, select
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -126,6 +126,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 class TenantOwned(Protocol):
     @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
     def tenant_id(self) -> uuid.UUID: ...
 
 
@@ -138,6 +141,51 @@ async def find_owned(
     """The row when it exists and is the tenant's: another tenant's id is as absent as none."""
     row = await session.get(model, row_id)
     return row if row is not None and row.tenant_id == tenant_id else None
+
+
+async def lock_owned(
+    session: AsyncSession, model: type[Owned], *, tenant_id: uuid.UUID, row_id: uuid.UUID
+) -> Owned | None:
+    """`find_owned`, with the row locked for update until the transaction ends.
+
+    Every delete and every change of a row starts here. On PostgreSQL two concurrent deletes
+    would otherwise both find the row and both answer 204 (and audit it twice); with the lock
+    the second waits, then finds nothing: 404. Writers that need the row to stay (a deploy to a
+    device, a release naming credentials) hold `lock_shared` on it, so a delete waits for them
+    and then sees what they wrote, or they wait for the delete and find the row gone. SQLite
+    renders no FOR UPDATE: its writer queue already runs one transaction at a time.
+    """
+    stmt = (
+        select(model)
+        .where(model.id == row_id)  # type: ignore[arg-type]
+        .with_for_update()
+        # A copy already in the session would hide what the lock waited for.
+        .execution_options(populate_existing=True)
+    )
+    row: Owned | None = await session.scalar(stmt)
+    return row if row is not None and row.tenant_id == tenant_id else None
+
+
+async def lock_shared(
+    session: AsyncSession, model: type[Base], ids: Collection[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Keep rows from being deleted until the transaction ends; returns the ids that still exist.
+
+    FOR KEY SHARE, the lock a foreign key takes itself: it conflicts only with a delete (or a key
+    change), not with other sharers or plain updates (a key rotation re-sealing credentials).
+    Taken in id order, so that two transactions locking overlapping sets cannot deadlock.
+    Callers take their locks parent first (application, release, device), as deletes do.
+    """
+    if not ids:
+        return set()
+    column = model.__table__.c.id
+    stmt = (
+        select(column)
+        .where(column.in_(list(ids)))
+        .order_by(column)
+        .with_for_update(read=True, key_share=True)
+    )
+    return set((await session.scalars(stmt)).all())
 
 
 async def insert_unique(session: AsyncSession, row: Base, *, duplicate: Exception) -> None:

@@ -12,7 +12,7 @@ from edgedock.actors import Actor
 from edgedock.applications.models import Application
 from edgedock.applications.schemas import ApplicationCreate, ApplicationRead
 from edgedock.audit import service as audit_service
-from edgedock.db import find_owned, insert_unique
+from edgedock.db import find_owned, insert_unique, lock_owned
 from edgedock.errors import Conflict, NotFound
 from edgedock.pagination import Page, by_name_key, matching, split_page
 from edgedock.releases import in_use
@@ -126,8 +126,16 @@ async def search(
 
 
 async def delete(session: AsyncSession, *, actor: Actor, application_id: uuid.UUID) -> None:
-    """Delete the application and all its releases, or nothing while any release is deployed."""
-    application = await get(session, tenant_id=actor.tenant_id, application_id=application_id)
+    """Delete the application and all its releases, or nothing while any release is deployed.
+
+    Locked first: release creates and deploys hold a shared lock on the application, so they
+    either finish before this delete looks (and are seen) or find the application gone.
+    """
+    application = await lock_owned(
+        session, Application, tenant_id=actor.tenant_id, row_id=application_id
+    )
+    if application is None:
+        raise ApplicationNotFound(f"application {application_id} does not exist")
     name = f"application {application.name!r}"
     deployments = await in_use.deployments(session, application_id=application.id)
     if deployments:

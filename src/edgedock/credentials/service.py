@@ -28,7 +28,7 @@ from edgedock.credentials.schemas import (
     PulledBy,
     UsedBy,
 )
-from edgedock.db import find_owned, insert_unique, utcnow
+from edgedock.db import find_owned, insert_unique, lock_owned, utcnow
 from edgedock.devices.models import Device
 from edgedock.errors import Conflict, MethodNotAllowed, NotFound
 from edgedock.pagination import Page, by_name_key, matching, split_page
@@ -279,8 +279,18 @@ async def delete(
 
     A forced delete leaves a tombstone on each referencing container (label and time), so a
     later pull can say which credentials are gone instead of failing with a bare 401.
+
+    The row lock orders this delete with the release creates that name the credentials (they
+    hold a shared lock on it): a create that came first is seen as a reference (409, or a
+    tombstone with force), one that comes after finds the credentials gone (404). Without it,
+    the foreign key's ON DELETE SET NULL would silently strip a concurrent release's
+    containers of their credentials, and a second concurrent delete would answer 204 again.
     """
-    credential = await get(session, tenant_id=actor.tenant_id, credential_id=credential_id)
+    credential = await lock_owned(
+        session, ImageCredential, tenant_id=actor.tenant_id, row_id=credential_id
+    )
+    if credential is None:
+        raise CredentialNotFound(f"image credentials {credential_id} do not exist")
     used_by = await references(session, tenant_id=actor.tenant_id, credential_id=credential_id)
     if used_by and not force:
         refs = [

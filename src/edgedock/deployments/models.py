@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from edgedock.db import Base, CreatedAt, new_id, utcnow
@@ -13,6 +13,9 @@ from edgedock.db import Base, CreatedAt, new_id, utcnow
 
 class Deployment(CreatedAt, Base):
     __tablename__ = "deployment"
+    # One deployment per application and device, held by the database: concurrent deploys each
+    # pass any check made before the write, and only the constraint decides between them.
+    __table_args__ = (UniqueConstraint("device_id", "application_id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     tenant_id: Mapped[uuid.UUID] = mapped_column(
@@ -23,6 +26,11 @@ class Deployment(CreatedAt, Base):
     )
     release_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("release.id", ondelete="RESTRICT"), index=True
+    )
+    # The release's application, copied here for the constraint above. An upgrade moves only
+    # between releases of one application, so it never changes.
+    application_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("application.id", ondelete="RESTRICT"), index=True
     )
     desired: Mapped[str] = mapped_column(String(10), default="started")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edgedock import notify
 from edgedock.actors import Actor
 from edgedock.applications.models import Application
 from edgedock.audit import service as audit_service
-from edgedock.db import find_owned, utcnow
+from edgedock.db import find_owned, lock_owned, lock_shared, utcnow
 from edgedock.deployments.models import ContainerState, Deployment, DeploymentEvent
 from edgedock.devices import service as device_service
 from edgedock.devices.models import Device
@@ -99,57 +100,57 @@ async def create_many(
     """Deploy one release to many devices in one transaction: all of them, or none.
 
     Reads are batched (one query per kind of row whatever the number of devices) so a fleet
-    roll-out costs a handful of round trips, not a request per device.
+    roll-out costs a handful of round trips, not a request per device. The application, the
+    release and the devices are locked against deletion (in that order, the order in which
+    deletes take them) until the commit; the unique constraint decides between concurrent
+    deploys of one application to one device.
     """
     release = await release_service.get(session, tenant_id=actor.tenant_id, release_id=release_id)
+    gone = release_service.ReleaseNotFound(f"release {release_id} does not exist")
+    if not await lock_shared(session, Application, [release.application_id]):
+        raise gone
+    if not await lock_shared(session, Release, [release.id]):
+        raise gone
     application = await session.get_one(Application, release.application_id)
     wanted = list(dict.fromkeys(device_ids))
-    devices = {
-        d.id: d
-        for d in await session.scalars(
-            select(Device).where(Device.tenant_id == actor.tenant_id, Device.id.in_(wanted))
-        )
-    }
-    missing = [d for d in wanted if d not in devices]
-    if missing:
-        raise device_service.DeviceNotFound(
-            f"device {missing[0]} does not exist"
-            + (f" (nor {len(missing) - 1} other(s))" if len(missing) > 1 else ""),
-            field="device_id" if len(device_ids) == 1 else "device_ids",
-        )
-    existing = (
-        await session.execute(
-            select(Deployment.device_id, Deployment.id)
-            .join(Release, Release.id == Deployment.release_id)
-            .where(Deployment.device_id.in_(wanted), Release.application_id == application.id)
-        )
-    ).all()
-    if existing:
-        device_id, deployment_id = existing[0]
-        raise AlreadyDeployed(
-            f"application {application.name!r} is already deployed on device "
-            f"{devices[device_id].name!r} (deployment {deployment_id})"
-            + (f" and {len(existing) - 1} other device(s)" if len(existing) > 1 else "")
-            + "; upgrade those deployments instead",
-            field="device_id" if len(device_ids) == 1 else "device_ids",
-        )
+    field = "device_id" if len(device_ids) == 1 else "device_ids"
+    devices = await _lock_devices(session, tenant_id=actor.tenant_id, device_ids=wanted)
+    _check_found(wanted, devices, field=field)
+    await _check_not_deployed(
+        session, application=application, devices=devices, field=field, wanted=wanted
+    )
     containers = list(
         await session.scalars(
             select(ReleaseContainer.id).where(ReleaseContainer.release_id == release.id)
         )
     )
+    # Inserted in device order: two bulk deploys over the same devices then meet on the same
+    # first row, and one waits for the other instead of both deadlocking.
     deployments = [
         Deployment(
             id=uuid.uuid4(),
             tenant_id=actor.tenant_id,
             device_id=d,
             release_id=release.id,
+            application_id=application.id,
             desired=desired,
         )
-        for d in wanted
+        for d in sorted(wanted)
     ]
-    session.add_all(deployments)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add_all(deployments)
+            await session.flush()
+    except IntegrityError as exc:
+        # A deploy that committed after the check above; the constraint refused this one.
+        # (The savepoint's rollback has expunged the rows, so the query does not flush them.)
+        await _check_not_deployed(
+            session, application=application, devices=devices, field=field, wanted=wanted
+        )
+        raise AlreadyDeployed(
+            f"application {application.name!r} was just deployed on one of these devices",
+            field=field,
+        ) from exc
     message = f"{application.name} {release.version} deployed by {actor.name} ({desired})"
     for deployment in deployments:
         device = devices[deployment.device_id]
@@ -176,7 +177,59 @@ async def create_many(
         )
         notify.mark(session, device.id)
     await session.flush()
-    return deployments
+    order = {d: i for i, d in enumerate(wanted)}
+    return sorted(deployments, key=lambda d: order[d.device_id])
+
+
+async def _lock_devices(
+    session: AsyncSession, *, tenant_id: uuid.UUID, device_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Device]:
+    """The tenant's devices among `device_ids`, locked against deletion as db.lock_shared does
+    (one query for the whole fleet: the rows are needed anyway)."""
+    stmt = (
+        select(Device)
+        .where(Device.tenant_id == tenant_id, Device.id.in_(device_ids))
+        .order_by(Device.id)
+        .with_for_update(read=True, key_share=True)
+    )
+    return {d.id: d for d in await session.scalars(stmt)}
+
+
+def _check_found(wanted: list[uuid.UUID], devices: dict[uuid.UUID, Device], *, field: str) -> None:
+    missing = [d for d in wanted if d not in devices]
+    if missing:
+        raise device_service.DeviceNotFound(
+            f"device {missing[0]} does not exist"
+            + (f" (nor {len(missing) - 1} other(s))" if len(missing) > 1 else ""),
+            field=field,
+        )
+
+
+async def _check_not_deployed(
+    session: AsyncSession,
+    *,
+    application: Application,
+    devices: dict[uuid.UUID, Device],
+    field: str,
+    wanted: list[uuid.UUID],
+) -> None:
+    """A clear 409 naming the device, before the constraint would refuse the insert."""
+    existing = (
+        await session.execute(
+            select(Deployment.device_id, Deployment.id).where(
+                Deployment.device_id.in_(wanted), Deployment.application_id == application.id
+            )
+        )
+    ).all()
+    if existing:
+        device_id, deployment_id = existing[0]
+        raise AlreadyDeployed(
+            f"application {application.name!r} is already deployed on device "
+            f"{devices[device_id].name!r} (deployment {deployment_id})"
+            + (f" and {len(existing) - 1} other device(s)" if len(existing) > 1 else "")
+            + "; upgrade those deployments instead",
+            field=field,
+        )
 
 
 async def find(
@@ -194,10 +247,22 @@ async def get(
     return deployment
 
 
+async def _get_for_update(
+    session: AsyncSession, *, tenant_id: uuid.UUID, deployment_id: uuid.UUID
+) -> Deployment:
+    """`get`, locked: of concurrent changes (or deletes) each sees the one before it."""
+    deployment = await lock_owned(session, Deployment, tenant_id=tenant_id, row_id=deployment_id)
+    if deployment is None:
+        raise DeploymentNotFound(f"deployment {deployment_id} does not exist")
+    return deployment
+
+
 async def set_desired(
     session: AsyncSession, *, actor: Actor, deployment_id: uuid.UUID, desired: DesiredRun
 ) -> Deployment:
-    deployment = await get(session, tenant_id=actor.tenant_id, deployment_id=deployment_id)
+    deployment = await _get_for_update(
+        session, tenant_id=actor.tenant_id, deployment_id=deployment_id
+    )
     if deployment.desired != desired:
         deployment.desired = desired
         deployment.updated_at = utcnow()
@@ -225,10 +290,16 @@ async def set_desired(
 async def upgrade(
     session: AsyncSession, *, actor: Actor, deployment_id: uuid.UUID, release_id: uuid.UUID
 ) -> Deployment:
-    deployment = await get(session, tenant_id=actor.tenant_id, deployment_id=deployment_id)
+    deployment = await _get_for_update(
+        session, tenant_id=actor.tenant_id, deployment_id=deployment_id
+    )
     current = await session.get_one(Release, deployment.release_id)
     target = await release_service.get(session, tenant_id=actor.tenant_id, release_id=release_id)
-    if target.application_id != current.application_id:
+    if not await lock_shared(session, Release, [target.id]):
+        raise release_service.ReleaseNotFound(
+            f"release {release_id} does not exist", field="release_id"
+        )
+    if target.application_id != deployment.application_id:
         raise Invalid(
             "a deployment can only move to a release of the same application", field="release_id"
         )
@@ -259,7 +330,9 @@ async def upgrade(
 
 
 async def delete(session: AsyncSession, *, actor: Actor, deployment_id: uuid.UUID) -> None:
-    deployment = await get(session, tenant_id=actor.tenant_id, deployment_id=deployment_id)
+    deployment = await _get_for_update(
+        session, tenant_id=actor.tenant_id, deployment_id=deployment_id
+    )
     await session.delete(deployment)
     await session.flush()
     await audit_service.record(

@@ -14,7 +14,7 @@ from edgedock import notify
 from edgedock.actors import Actor
 from edgedock.audit import service as audit_service
 from edgedock.crypto import new_token, token_hash
-from edgedock.db import find_owned, insert_unique, utcnow
+from edgedock.db import find_owned, insert_unique, lock_owned, utcnow
 from edgedock.deployments.models import Deployment
 from edgedock.devices.models import Device
 from edgedock.devices.schemas import DeviceCreate, DeviceRead
@@ -127,8 +127,14 @@ async def search(
 
 
 async def delete(session: AsyncSession, *, actor: Actor, device_id: uuid.UUID) -> None:
-    """Forget a device and its deployments; its agent's token stops working at once."""
-    device = await get(session, tenant_id=actor.tenant_id, device_id=device_id)
+    """Forget a device and its deployments; its agent's token stops working at once.
+
+    The lock makes a concurrent deploy to this device wait (or this delete wait for it): the
+    deploy then finds no device (404), or this delete removes the deployment it made.
+    """
+    device = await lock_owned(session, Device, tenant_id=actor.tenant_id, row_id=device_id)
+    if device is None:
+        raise DeviceNotFound(f"device {device_id} does not exist")
     await session.execute(sql_delete(Deployment).where(Deployment.device_id == device.id))
     await session.delete(device)
     await session.flush()

@@ -22,6 +22,7 @@ from edgedock.applications.models import Application
 from edgedock.audit import service as audit_service
 from edgedock.credentials import service as credential_service
 from edgedock.credentials.models import ImageCredential
+from edgedock.db import lock_owned, lock_shared
 from edgedock.errors import Conflict, Invalid, MethodNotAllowed, NotFound
 from edgedock.pagination import Page, check_limit, decode_cursor, encode_cursor
 from edgedock.releases import in_use, reading
@@ -49,12 +50,26 @@ class ReleaseImmutable(MethodNotAllowed):
     code = "release_immutable"
 
 
+class ApplicationDeleted(NotFound):
+    """The application was deleted while a release was being made for it.
+
+    Raised here, not as the applications service's own error: that service calls this one.
+    """
+
+    code = "application_not_found"
+
+
 async def create(
     session: AsyncSession, *, actor: Actor, application: Application, data: ReleaseCreate
 ) -> Release:
+    """The release and its containers, one flush; the application and every credentials it
+    names are locked against deletion until the commit (see db.lock_shared), application first,
+    the order in which deletes take them.
+    """
     duplicate = DuplicateVersion(
         f"application {application.name!r} already has a release {data.version}", field="version"
     )
+    await _lock_application(session, application=application)
     if await _version_taken(session, application_id=application.id, version=data.version):
         raise duplicate
     credentials = await _referenced_credentials(session, tenant_id=actor.tenant_id, data=data)
@@ -85,6 +100,11 @@ async def create(
     return release
 
 
+async def _lock_application(session: AsyncSession, *, application: Application) -> None:
+    if not await lock_shared(session, Application, [application.id]):
+        raise ApplicationDeleted(f"application {application.id} does not exist")
+
+
 async def _version_taken(session: AsyncSession, *, application_id: uuid.UUID, version: str) -> bool:
     stmt = select(Release.id).where(
         Release.application_id == application_id, Release.version == version
@@ -95,13 +115,22 @@ async def _version_taken(session: AsyncSession, *, application_id: uuid.UUID, ve
 async def _referenced_credentials(
     session: AsyncSession, *, tenant_id: uuid.UUID, data: ReleaseCreate
 ) -> dict[uuid.UUID, ImageCredential]:
-    """Load each referenced credentials; another tenant's id is as absent as an unknown one."""
+    """Load each referenced credentials; another tenant's id is as absent as an unknown one.
+
+    Locked, so that a concurrent delete cannot strip them from the containers being written.
+    """
+    wanted = {s.image_credentials_id for s in data.containers if s.image_credentials_id}
+    present = await lock_shared(session, ImageCredential, wanted)
     found: dict[uuid.UUID, ImageCredential] = {}
     for i, spec in enumerate(data.containers):
         cid = spec.image_credentials_id
         if cid is None or cid in found:
             continue
-        credential = await credential_service.find(session, tenant_id=tenant_id, credential_id=cid)
+        credential = (
+            await credential_service.find(session, tenant_id=tenant_id, credential_id=cid)
+            if cid in present
+            else None
+        )
         if credential is None:
             raise credential_service.CredentialNotFound(
                 f"image credentials {cid} do not exist",
@@ -277,7 +306,12 @@ async def counts(
 
 
 async def delete(session: AsyncSession, *, actor: Actor, release_id: uuid.UUID) -> None:
-    release = await get(session, tenant_id=actor.tenant_id, release_id=release_id)
+    """Refused while deployed. Locked first: a concurrent deploy (which holds a shared lock on
+    the release) is then either seen by the check below or finds the release gone.
+    """
+    release = await lock_owned(session, Release, tenant_id=actor.tenant_id, row_id=release_id)
+    if release is None:
+        raise ReleaseNotFound(f"release {release_id} does not exist")
     application = await session.get(Application, release.application_id)
     assert application is not None
     name = f"release {release.version} of {application.name!r}"
