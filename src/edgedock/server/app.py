@@ -20,6 +20,7 @@ from edgedock.devices import api as devices_api
 from edgedock.releases import api as releases_api
 from edgedock.server import handlers, ui
 from edgedock.server.access_log import AccessLogMiddleware
+from edgedock.server.body_limit import BodyLimitMiddleware
 from edgedock.server.state import ServerState
 from edgedock.tenants import service as tenant_service
 
@@ -66,6 +67,10 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.edgedock = state
+    # Added first, so it runs inside the access log (which then records its 413s and 408s).
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout
+    )
     app.add_middleware(AccessLogMiddleware)
     handlers.install(app)
     app.include_router(credentials_api.router, prefix="/api/v1")
