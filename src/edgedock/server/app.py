@@ -12,6 +12,7 @@ from edgedock.applications import api as applications_api
 from edgedock.audit import api as audit_api
 from edgedock.config import Settings
 from edgedock.credentials import api as credentials_api
+from edgedock.credentials import service as credential_service
 from edgedock.crypto import Keyring, keystore_for
 from edgedock.db import Database
 from edgedock.deployments import api as deployments_api
@@ -22,7 +23,6 @@ from edgedock.server import handlers, ui
 from edgedock.server.access_log import AccessLogMiddleware
 from edgedock.server.body_limit import BodyLimitMiddleware
 from edgedock.server.state import ServerState
-from edgedock.tenants import service as tenant_service
 
 
 def load_keyring(settings: Settings) -> Keyring:
@@ -33,7 +33,7 @@ def load_keyring(settings: Settings) -> Keyring:
 async def check_startup(database: Database, keyring: Keyring) -> None:
     """Fail before serving when a key needed by stored secrets is missing or wrong."""
     async with database.transaction() as session:
-        await tenant_service.verify_keys(session, keyring=keyring)
+        await credential_service.verify_keys(session, keyring=keyring)
 
 
 def create_app(

@@ -83,7 +83,13 @@ def _validation_message(error: dict[str, Any]) -> str:
 def install(app: FastAPI) -> None:
     async def on_edgedock_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, EdgedockError)
-        if exc.status >= 500:
+        if exc.status == 500:
+            # The message of an internal error names internal things (key ids, tenant and
+            # credential ids): it goes to the log, and the client, often a device, gets
+            # the same fixed answer as for any other server fault.
+            log.error("%s: %s", exc.code, exc.message)
+            return _render(request, 500, "internal_error", "internal server error")
+        if exc.status > 500:
             log.error("%s: %s", exc.code, exc.message)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return _render(
