@@ -41,7 +41,9 @@ class CountingBody:
 
 
 @pytest.fixture
-def small_app(tmp_path: Path, database_url: str, secret_keys: str, database: Database, keyring: Keyring):  # type: ignore[no-untyped-def]
+def small_app(
+    tmp_path: Path, database_url: str, secret_keys: str, database: Database, keyring: Keyring
+):  # type: ignore[no-untyped-def]
     settings = Settings(
         data_dir=tmp_path,
         database_url=database_url,

@@ -19,7 +19,7 @@ from edgedock.deployments import api as deployments_api
 from edgedock.device_api import router as device_api_router
 from edgedock.devices import api as devices_api
 from edgedock.releases import api as releases_api
-from edgedock.server import handlers, ui
+from edgedock.server import docs, handlers, ui
 from edgedock.server.access_log import AccessLogMiddleware
 from edgedock.server.body_limit import BodyLimitMiddleware
 from edgedock.server.state import ServerState
@@ -65,6 +65,9 @@ def create_app(
         version="0.1.0",
         summary="Container applications from private registries on fleets of edge devices.",
         lifespan=lifespan,
+        # FastAPI's own docs load scripts from a CDN: off, and /docs is ours (server/docs.py).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.edgedock = state
     # Added first, so it runs inside the access log (which then records its 413s and 408s).
@@ -82,6 +85,8 @@ def create_app(
     app.include_router(deployments_api.router, prefix="/api/v1")
     app.include_router(device_api_router.router)
     ui.install(app)
+    if settings.docs:
+        docs.install(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
