@@ -115,13 +115,20 @@ async def session(database: Database) -> AsyncIterator[AsyncSession]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str, secret_keys: str) -> Settings:
+def app_settings(tmp_path: Path, database_url: str, secret_keys: str) -> Settings:
     return Settings(data_dir=tmp_path, database_url=database_url, secret_keys=secret_keys)  # type: ignore[arg-type]
 
 
 @pytest.fixture
-def app(settings: Settings, database: Database, keyring: Keyring):  # type: ignore[no-untyped-def]
-    return create_app(settings, database=database, keyring=keyring, notifier=LocalNotifier())
+def settings(app_settings: Settings) -> Settings:
+    return app_settings
+
+
+@pytest.fixture
+def app(app_settings: Settings, database: Database, keyring: Keyring):  # type: ignore[no-untyped-def]
+    # Built from `app_settings`, not `settings`: a test that parametrizes its own `settings`
+    # (release container settings, say) would otherwise hand the app a dict.
+    return create_app(app_settings, database=database, keyring=keyring, notifier=LocalNotifier())
 
 
 @pytest.fixture

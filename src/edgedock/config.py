@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # A long poll never waits longer than this, whatever the device asks for.
     max_poll_wait: float = 60.0
+    # Request bodies: refused (413) past this size, and (408) when not complete in this time.
+    # Bulk deploy of 10,000 device ids is about 400 KB; a credentials password at most 16 KiB.
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    body_timeout: float = Field(default=30.0, gt=0)
+    # The interactive API docs at /docs (Swagger UI, served locally); /openapi.json is always on.
+    docs: bool = False
 
     @field_validator("database_url")
     @classmethod

@@ -102,13 +102,33 @@ class EnvKeyStore:
 
 @dataclass(frozen=True)
 class FileKeyStore:
+    """The key file: one `id:base64key` a line, owner-only, replaced whole on every change.
+
+    Every write goes to a temporary file that is synced and then renamed over the key file
+    (and the directory synced), so a crash, a kill or a full disk leaves the old file or the
+    new one, never half of one, and a failed first start leaves no key file at all.
+    """
+
     path: Path
 
     def load(self) -> dict[str, bytes]:
         try:
-            return parse_keyring(self.path.read_text())
+            text = self.path.read_text()
         except FileNotFoundError as exc:
-            raise ConfigurationError(f"secret key file {self.path} does not exist") from exc
+            raise ConfigurationError(
+                f"secret key file {self.path} does not exist: run `edgedock keys init` to "
+                "create it (or set EDGEDOCK_SECRET_KEYS)"
+            ) from exc
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot read secret key file {self.path}: {exc.strerror}"
+            ) from exc
+        if not text.strip():
+            raise ConfigurationError(
+                f"secret key file {self.path} is empty (left by a failed first start?): "
+                "run `edgedock keys init` to write a new key"
+            )
+        return parse_keyring(text)
 
     def version(self) -> object:
         try:
@@ -117,25 +137,66 @@ class FileKeyStore:
             return None
         return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
-    def create(self) -> None:
-        """Write a first key, readable by the owner only."""
+    def is_empty(self) -> bool:
+        try:
+            return not self.path.read_text().strip()
+        except FileNotFoundError:
+            return False
+
+    def create(self, *, replace_empty: bool = False) -> None:
+        """Write a first key, readable by the owner only; never over an existing key file.
+
+        `replace_empty` lets `keys init` repair an empty file: it held no key, so nothing
+        that opened anything is lost.
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(format_key("k1", generate_key()) + "\n")
+        text = format_key("k1", generate_key()) + "\n"
+        self._write(text, exclusive=not (replace_empty and self.is_empty()))
 
     def append(self, key_id: str, key: bytes) -> None:
-        with self.path.open("a") as f:
-            f.write(format_key(key_id, key) + "\n")
+        """Add a key as the new current one, whether or not the file ends with a new line."""
+        if key_id in self.load():
+            raise ConfigurationError(f"secret key {key_id!r} is already in {self.path}")
+        text = self.path.read_text()
+        if not text.endswith("\n"):
+            text += "\n"
+        self._write(text + format_key(key_id, key) + "\n")
 
     def remove(self, key_id: str) -> None:
         keys = self.load()
         keys.pop(key_id)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.writelines(format_key(k, v) + "\n" for k, v in keys.items())
-        tmp.replace(self.path)
+        self._write("".join(format_key(k, v) + "\n" for k, v in keys.items()))
+
+    def _write(self, text: str, *, exclusive: bool = False) -> None:
+        tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            if exclusive:
+                os.link(tmp, self.path)  # fails, atomically, when the key file exists
+            else:
+                os.replace(tmp, self.path)
+            _sync_directory(self.path.parent)
+        except FileExistsError as exc:
+            raise ConfigurationError(f"{self.path} already exists") from exc
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot write secret key file {self.path}: {exc.strerror}"
+            ) from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def _sync_directory(path: Path) -> None:
+    """Make a rename in `path` durable (POSIX: the rename lives in the directory's data)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class Keyring:

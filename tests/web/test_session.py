@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
+from sqlalchemy import select, update
 
+from edgedock.crypto import token_hash
 from edgedock.tokens import service as token_service
+from edgedock.tokens.models import WebSession
 from tests import factories
 from tests.web.conftest import HTML, browser_for, csrf_of, post_form, sign_in
 
@@ -102,6 +107,53 @@ async def test_sign_out_ends_the_session(web):
     assert "edgedock_session" not in web.cookies
     after = await web.get("/image-credentials")
     assert after.status_code == 303 and after.headers["location"].startswith("/sign-in")
+
+
+async def test_old_cookie_replayed_after_sign_out_is_refused(app, tenant):
+    async with browser_for(app) as client:
+        await sign_in(client, tenant.token)
+        old_cookie = client.cookies["edgedock_session"]
+        response = await post_form(client, "/image-credentials", "/sign-out", {})
+        assert response.status_code == 303
+    async with browser_for(app) as replay:
+        replay.cookies.set("edgedock_session", old_cookie)
+        page = await replay.get("/image-credentials")
+        assert page.status_code == 303
+        assert page.headers["location"].startswith("/sign-in")
+        api_call = await replay.get(CREDS, headers={"Accept": "application/json"})
+        assert api_call.status_code == 401, "the session cookie never opened the REST API"
+
+
+async def test_session_past_its_lifetime_is_refused_by_the_server(web, database):
+    async with database.transaction() as session:
+        await session.execute(
+            update(WebSession).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    response = await web.get("/image-credentials")
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/sign-in")
+
+
+async def test_session_cookie_is_not_the_api_token_and_only_its_hash_is_stored(
+    app, tenant, database
+):
+    async with browser_for(app) as client:
+        await sign_in(client, tenant.token)
+        secret = client.cookies["edgedock_session"]
+    assert secret != tenant.token
+    async with database.transaction() as session:
+        rows = (await session.scalars(select(WebSession))).all()
+    assert [r.tenant_id for r in rows] == [tenant.id]
+    assert rows[0].secret_hash == token_hash(secret)
+    assert rows[0].expires_at - rows[0].created_at == timedelta(hours=12)
+
+
+async def test_signing_out_ends_only_that_session(app, tenant):
+    async with browser_for(app) as first, browser_for(app) as second:
+        await sign_in(first, tenant.token)
+        await sign_in(second, tenant.token)
+        await post_form(first, "/image-credentials", "/sign-out", {})
+        assert (await second.get("/image-credentials")).status_code == 200
 
 
 async def test_sign_out_without_csrf_token_is_refused(web):

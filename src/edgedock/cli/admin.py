@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -17,10 +18,24 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-tenants = typer.Typer(help="Tenants: nothing ever crosses between them.", no_args_is_help=True)
-tokens = typer.Typer(help="API tokens for people and scripts.", no_args_is_help=True)
-keys = typer.Typer(help="The keyring that encrypts stored secrets.", no_args_is_help=True)
-db = typer.Typer(help="The database schema.", no_args_is_help=True)
+
+def private_files() -> None:
+    """Admin commands may create the database, its journal and the key file: owner-only.
+
+    Set on every admin command group, as `edgedock serve` does, so that a SQLite file or key
+    file first written by a command is never readable by other local users.
+    """
+    os.umask(0o077)
+
+
+def _group(help: str) -> typer.Typer:
+    return typer.Typer(help=help, no_args_is_help=True, callback=private_files)
+
+
+tenants = _group("Tenants: nothing ever crosses between them.")
+tokens = _group("API tokens for people and scripts.")
+keys = _group("The keyring that encrypts stored secrets.")
+db = _group("The database schema.")
 
 
 def run_in_transaction(work: Callable[[AsyncSession, Keyring], Awaitable[T]]) -> T:
@@ -159,9 +174,10 @@ def init_keys() -> None:
     if settings.secret_keys:
         fail("EDGEDOCK_SECRET_KEYS is set: the keyring comes from the environment")
     store = FileKeyStore(settings.key_file)
-    if store.path.exists():
+    empty = store.is_empty()
+    if store.path.exists() and not empty:
         fail(f"{store.path} already exists")
-    store.create()
+    _on_key_file(lambda: store.create(replace_empty=empty))
     typer.echo(f"created {store.path}", err=True)
 
 
@@ -179,9 +195,8 @@ def rotate_keys() -> None:
     settings = load_settings()
     if not settings.secret_keys:
         store = FileKeyStore(settings.key_file)
-        existing = store.load()
-        new_id = _next_key_id(list(existing))
-        store.append(new_id, generate_key())
+        new_id = _next_key_id(list(_on_key_file(store.load)))
+        _on_key_file(lambda: store.append(new_id, generate_key()))
         typer.echo(f"added key {new_id}", err=True)
 
     async def work(session: AsyncSession, keyring: Keyring) -> tuple[int, str]:
@@ -206,14 +221,14 @@ def retire_key(key_id: str) -> None:
         return await credential_service.key_ids_in_use(session)
 
     store = FileKeyStore(settings.key_file)
-    existing = store.load()
+    existing = _on_key_file(store.load)
     if key_id not in existing:
         fail(f"key {key_id} is not in {store.path}")
     if key_id == next(reversed(existing)):
         fail(f"key {key_id} is the current key; rotate first")
     if key_id in run_in_transaction(work):
         fail(f"key {key_id} still encrypts stored secrets; run `edgedock keys rotate` first")
-    store.remove(key_id)
+    _on_key_file(lambda: store.remove(key_id))
     typer.echo(f"retired key {key_id}", err=True)
 
 
@@ -223,6 +238,16 @@ def generate_key_entry(key_id: str) -> None:
     from edgedock.crypto import format_key, generate_key
 
     typer.echo(format_key(key_id, generate_key()))
+
+
+def _on_key_file(action: Callable[[], T]) -> T:
+    """Run a key-file operation; its failure is one line on stderr, never a traceback."""
+    from edgedock.errors import EdgedockError
+
+    try:
+        return action()
+    except EdgedockError as exc:
+        fail(exc.message)
 
 
 def _next_key_id(existing: list[str]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import sys
 from collections.abc import Callable
@@ -23,6 +24,8 @@ def serve() -> None:
     from edgedock.server.app import create_app
     from edgedock.server.bootstrap import prepare
 
+    # The database, its journals and the key file hold tenants' data: owner-only from birth.
+    os.umask(0o077)
     settings = load_settings()
     logging.basicConfig(
         level=settings.log_level.upper(),

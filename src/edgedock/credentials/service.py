@@ -30,7 +30,7 @@ from edgedock.credentials.schemas import (
 )
 from edgedock.db import find_owned, insert_unique, lock_owned, utcnow
 from edgedock.devices.models import Device
-from edgedock.errors import Conflict, MethodNotAllowed, NotFound
+from edgedock.errors import ConfigurationError, Conflict, MethodNotAllowed, NotFound
 from edgedock.pagination import Page, by_name_key, matching, split_page
 
 # Reading release rows from here (and not through the releases service) keeps the service graph
@@ -360,3 +360,31 @@ async def rotate_keys(session: AsyncSession, *, keyring: crypto.Keyring) -> int:
 async def key_ids_in_use(session: AsyncSession) -> set[str]:
     credential_keys = await session.scalars(select(ImageCredential.secret_key_id).distinct())
     return set(credential_keys.all()) | await tenant_service.key_ids_in_use(session)
+
+
+async def verify_keys(session: AsyncSession, *, keyring: crypto.Keyring) -> None:
+    """Start-up check: every key id that stored secrets use is in the keyring, and opens them.
+
+    One sealed value per key id is opened (the tenants' fingerprint keys, then one credential
+    per key id), so a missing or wrong key stops the server before it serves, naming the key,
+    instead of failing a device's registry auth in mid-request.
+    """
+    await tenant_service.verify_keys(session, keyring=keyring)
+    key_ids = await session.scalars(select(ImageCredential.secret_key_id).distinct())
+    for key_id in sorted(key_ids.all()):
+        if key_id not in keyring.key_ids:
+            raise ConfigurationError(
+                f"secret key {key_id!r} is used by stored credentials but is not in the "
+                "keyring (EDGEDOCK_SECRET_KEYS or the key file)"
+            )
+        sample = await session.scalar(
+            select(ImageCredential).where(ImageCredential.secret_key_id == key_id).limit(1)
+        )
+        assert sample is not None
+        try:
+            reveal(sample, keyring=keyring)
+        except crypto.SecretUndecryptable as exc:
+            raise ConfigurationError(
+                f"secret key {key_id!r} does not open the stored credentials: it is not the "
+                "key they were sealed with"
+            ) from exc

@@ -13,6 +13,7 @@ from edgedock.audit import api as audit_api
 from edgedock.audit.writer import AuditWriter
 from edgedock.config import Settings
 from edgedock.credentials import api as credentials_api
+from edgedock.credentials import service as credential_service
 from edgedock.crypto import Keyring, keystore_for
 from edgedock.db import Database
 from edgedock.deployments import api as deployments_api
@@ -24,10 +25,10 @@ from edgedock.device_api.fleet import Fleet
 from edgedock.device_api.seen import SeenWriter
 from edgedock.devices import api as devices_api
 from edgedock.releases import api as releases_api
-from edgedock.server import handlers, ui
+from edgedock.server import docs, handlers, ui
 from edgedock.server.access_log import AccessLogMiddleware
+from edgedock.server.body_limit import BodyLimitMiddleware
 from edgedock.server.state import ServerState
-from edgedock.tenants import service as tenant_service
 
 
 def load_keyring(settings: Settings) -> Keyring:
@@ -38,7 +39,7 @@ def load_keyring(settings: Settings) -> Keyring:
 async def check_startup(database: Database, keyring: Keyring) -> None:
     """Fail before serving when a key needed by stored secrets is missing or wrong."""
     async with database.transaction() as session:
-        await tenant_service.verify_keys(session, keyring=keyring)
+        await credential_service.verify_keys(session, keyring=keyring)
         await projection.rebuild_missing(session)
 
 
@@ -86,8 +87,15 @@ def create_app(
         version="0.1.0",
         summary="Container applications from private registries on fleets of edge devices.",
         lifespan=lifespan,
+        # FastAPI's own docs load scripts from a CDN: off, and /docs is ours (server/docs.py).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.edgedock = state
+    # Added first, so it runs inside the access log (which then records its 413s and 408s).
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout
+    )
     app.add_middleware(DeviceFastPath, state=lambda: state)
     app.add_middleware(AccessLogMiddleware)
     handlers.install(app)
@@ -101,6 +109,8 @@ def create_app(
     app.include_router(devices_api.router, prefix="/api/v1")
     app.include_router(deployments_api.router, prefix="/api/v1")
     ui.install(app)
+    if settings.docs:
+        docs.install(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -21,6 +21,7 @@ _HTTP_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     409: "conflict",
     413: "too_large",
     415: "unsupported_media_type",
@@ -82,7 +83,13 @@ def _validation_message(error: dict[str, Any]) -> str:
 def install(app: FastAPI) -> None:
     async def on_edgedock_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, EdgedockError)
-        if exc.status >= 500:
+        if exc.status == 500:
+            # The message of an internal error names internal things (key ids, tenant and
+            # credential ids): it goes to the log, and the client, often a device, gets
+            # the same fixed answer as for any other server fault.
+            log.error("%s: %s", exc.code, exc.message)
+            return _render(request, 500, "internal_error", "internal server error")
+        if exc.status > 500:
             log.error("%s: %s", exc.code, exc.message)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return _render(
@@ -134,3 +141,15 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+def error_response(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The same answer as the handlers give, for middleware that answers before any route."""
+    return _render(request, status, code, message, headers=headers)

@@ -36,8 +36,10 @@ _STATUS_TITLES = {
     403: "Not allowed",
     404: "Not found",
     405: "Not allowed",
+    408: "Too slow",
     409: "Conflict",
     410: "Gone",
+    413: "Too large",
     422: "Invalid request",
 }
 

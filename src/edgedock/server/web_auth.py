@@ -2,15 +2,17 @@
 
 The session design, and why:
 
-* Signing in means pasting an API token. The session cookie holds that token, HttpOnly,
-  SameSite=Strict, Secure when the request came over HTTPS, for at most `SESSION_HOURS`. Each
-  page checks it exactly as the REST API checks a bearer token (`token_service.authenticate`),
-  so revoking the token ends its web sessions at once, on every replica, with no session table
-  and no server-side signing key to share or rotate. The cost: the cookie is as powerful as the
-  token (an API token is what a person already holds; HttpOnly keeps scripts from reading it).
-* CSRF uses a synchronizer token tied to the session: HMAC-SHA256 keyed with the session's API
-  token. It is stable for the session (any open tab's forms keep working), different for every
-  token, useless for recovering the token, and needs no storage. Every POST must carry it in
+* Signing in means pasting an API token. The server checks it, records a web session
+  (`web_session`: only a hash of its random secret, the token it came from, when it expires)
+  and puts the session's secret in a cookie: HttpOnly, SameSite=Strict, Secure when the
+  request came over HTTPS. Each page looks the session up: signing out marks it ended on the
+  server, the 12-hour lifetime is the server's `expires_at` (the cookie's Max-Age only tidies
+  the browser), and revoking the API token ends its sessions at once, on every replica. A
+  stolen cookie is therefore worth less than the token: it never reveals the token and dies
+  with the session.
+* CSRF uses a synchronizer token tied to the session: HMAC-SHA256 keyed with the session's
+  secret. It is stable for the session (any open tab's forms keep working), different for every
+  session, useless for recovering the secret, and needs no storage. Every POST must carry it in
   the form field `csrf_token`; without it, or with another session's, the answer is 403 before
   the page's code runs. SameSite=Strict already keeps the cookie off cross-site requests; the
   token is the second, independent lock.
@@ -38,7 +40,6 @@ from edgedock.tokens import service as token_service
 SESSION_COOKIE = "edgedock_session"
 SIGN_IN_COOKIE = "edgedock_sign_in"
 CSRF_FIELD = "csrf_token"
-SESSION_HOURS = 12
 _CSRF_CONTEXT = b"edgedock web csrf v1"
 
 
@@ -64,8 +65,8 @@ class WebUser(Chrome):
     actor: Actor
 
 
-def csrf_token_for(session_token: str) -> str:
-    return hmac.new(session_token.encode(), _CSRF_CONTEXT, hashlib.sha256).hexdigest()
+def csrf_token_for(session_secret: str) -> str:
+    return hmac.new(session_secret.encode(), _CSRF_CONTEXT, hashlib.sha256).hexdigest()
 
 
 def unverified_user(request: Request) -> Chrome | None:
@@ -78,11 +79,11 @@ def unverified_user(request: Request) -> Chrome | None:
 
 
 async def web_user(request: Request, session: Session) -> WebUser:
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
+    secret = request.cookies.get(SESSION_COOKIE)
+    if not secret:
         raise SignInRequired("sign in first")
-    actor = await token_service.authenticate(session, token=token)
-    return WebUser(csrf_token=csrf_token_for(token), actor=actor)
+    actor = await token_service.authenticate_session(session, secret=secret)
+    return WebUser(csrf_token=csrf_token_for(secret), actor=actor)
 
 
 SignedIn = Annotated[WebUser, Depends(web_user)]
@@ -144,9 +145,14 @@ def set_sign_in_cookie(response: Response, request: Request, value: str) -> None
     _cookie(response, request, SIGN_IN_COOKIE, value, max_age=3600)
 
 
-def start_session(response: Response, request: Request, token: str) -> None:
-    _cookie(response, request, SESSION_COOKIE, token, max_age=SESSION_HOURS * 3600)
+def start_session(response: Response, request: Request, secret: str) -> None:
+    max_age = int(token_service.SESSION_LIFETIME.total_seconds())
+    _cookie(response, request, SESSION_COOKIE, secret, max_age=max_age)
     response.delete_cookie(SIGN_IN_COOKIE, path="/")
+
+
+def session_secret(request: Request) -> str | None:
+    return request.cookies.get(SESSION_COOKIE)
 
 
 def clear_session(response: Response) -> None:

@@ -38,7 +38,7 @@ async def sign_in_form(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/sign-in")
-async def sign_in(request: Request, session: Session, form: web_auth.SignInForm) -> Response:
+async def sign_in(request: Request, form: web_auth.SignInForm, session: Session) -> Response:
     token = web_auth.text(form, "token").strip()
     next_url = safe_next(web_auth.text(form, "next"))
     if not token:
@@ -46,7 +46,7 @@ async def sign_in(request: Request, session: Session, form: web_auth.SignInForm)
             request, next_url=next_url, error="Paste an API token to sign in.", status=422
         )
     try:
-        await token_service.authenticate(session, token=token)
+        secret = await token_service.start_session(session, token=token)
     except Unauthorized:
         return _sign_in_page(
             request,
@@ -55,12 +55,16 @@ async def sign_in(request: Request, session: Session, form: web_auth.SignInForm)
             status=401,
         )
     response = web.redirect(request, next_url)
-    web_auth.start_session(response, request, token)
+    web_auth.start_session(response, request, secret)
     return response
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, form: web_auth.CheckedForm) -> Response:
+async def sign_out(request: Request, session: Session, form: web_auth.CheckedForm) -> Response:
+    """Ends the session on the server: the cookie, replayed, opens nothing afterwards."""
+    secret = web_auth.session_secret(request)
+    if secret:
+        await token_service.end_session(session, secret=secret)
     response = web.redirect(request, "/sign-in", flash="You are signed out.")
     web_auth.clear_session(response)
     return response
