@@ -78,6 +78,17 @@ def needs_credentials(container: ReleaseContainer) -> bool:
     )
 
 
+def wire_container(container: ReleaseContainer) -> wire.ContainerSpec:
+    """A stored container as a device receives it: the stored settings, the pull reference."""
+    return wire.ContainerSpec(
+        id=str(container.id),
+        name=container.name,
+        image=container.image_canonical,
+        needs_credentials=needs_credentials(container),
+        **container.settings,
+    )
+
+
 def overall_status(statuses: list[str], desired: str) -> OverallStatus:
     if not statuses:
         return "stopped" if desired == "stopped" else "running"
@@ -224,22 +235,7 @@ async def desired_state(session: AsyncSession, *, device: Device) -> tuple[wire.
             application=x.application.name,
             version=x.release.version,
             desired=x.deployment.desired,
-            containers=[
-                wire.ContainerSpec(
-                    id=str(c.id),
-                    name=c.name,
-                    image=c.image_canonical,
-                    needs_credentials=needs_credentials(c),
-                    env=c.env,
-                    command=c.command,
-                    port_bindings=c.port_bindings,
-                    restart_policy=c.restart_policy,
-                    binds=c.binds,
-                    network_mode=c.network_mode,
-                    privileged=c.privileged,
-                )
-                for c in x.containers
-            ],
+            containers=[wire_container(c) for c in x.containers],
         )
         for x in await load(session, deployments)
     ]

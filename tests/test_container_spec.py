@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from edgedock.container_settings import Bind, PortBinding, parse_bind, parse_port_binding
 
 
