@@ -344,7 +344,9 @@ class ContainerSettingsInput(ContainerSettings):
                 check_env_name(name)
                 _bounded_text(value)
             except ValueError as exc:
-                raise error_at((name,), str(exc)) from None
+                # The name locates the error; one that is not valid Unicode is shown escaped.
+                where = name.encode("utf-8", "backslashreplace").decode()
+                raise error_at((where,), str(exc)) from None
         return env
 
     @field_validator("command")
