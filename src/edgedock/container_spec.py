@@ -31,7 +31,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from edgedock import references
 
@@ -76,9 +75,9 @@ def error_at(loc: tuple[str | int, ...], message: str) -> ValidationError:
     Raised inside a validator, pydantic nests it under the enclosing location, so the 422's
     field names the exact item (`containers[1].binds[0]`).
     """
-    error = PydanticCustomError("value_error", "{message}", {"message": message})
     return ValidationError.from_exception_data(
-        "ContainerSettings", [InitErrorDetails(type=error, loc=loc, input=None)]
+        "ContainerSettings",
+        [{"type": "value_error", "loc": loc, "input": None, "ctx": {"error": message}}],
     )
 
 
