@@ -19,7 +19,7 @@ import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast, get_args
 
 from pydantic import (
     BaseModel,
@@ -55,10 +55,10 @@ NETWORK_NAME_MAX = 100
 PORT_BINDING_MAX = 64  # "[ffff:…:255.255.255.255]:65535:65535/sctp" fits
 BIND_MAX = 4096  # PATH_MAX
 BUILTIN_NETWORK_MODES = ("bridge", "host", "none")
-PROTOCOLS = ("tcp", "udp", "sctp")
-RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
 Protocol = Literal["tcp", "udp", "sctp"]
 RestartPolicy = Literal["no", "always", "unless-stopped", "on-failure"]
+PROTOCOLS: tuple[Protocol, ...] = get_args(Protocol)
+RESTART_POLICIES: tuple[RestartPolicy, ...] = get_args(RestartPolicy)
 _T = TypeVar("_T")
 # Bind options both Docker and Podman accept in HostConfig.Binds, by kind: at most one of each.
 _BIND_OPTIONS = {
@@ -193,15 +193,7 @@ def parse_port_binding(text: str) -> PortBinding:
     # An empty host port after an address (`127.0.0.1::80`) lets the engine choose one.
     if len(parts) == 2 and (parts[0] or host_ip is None):
         host_port = _port(parts[0], what="host port")
-    return PortBinding(container_port, host_port, host_ip, _protocol(protocol))
-
-
-def _protocol(text: str) -> Protocol:
-    if text == "udp":
-        return "udp"
-    if text == "sctp":
-        return "sctp"
-    return "tcp"
+    return PortBinding(container_port, host_port, host_ip, cast(Protocol, protocol or "tcp"))
 
 
 def _port(text: str, *, what: str) -> int:
