@@ -162,6 +162,14 @@ class PortBinding:
         return {"HostIp": self.host_ip or "", "HostPort": str(self.host_port or "")}
 
 
+def overlapping(host_ip: str | None, other: str | None) -> bool:
+    """Whether two bindings of one host port would compete for the same address."""
+    if host_ip is None or other is None or host_ip == other:
+        return True
+    family = ":" in host_ip, ":" in other
+    return family[0] == family[1] and bool({host_ip, other} & {"0.0.0.0", "::"})  # noqa: S104
+
+
 _PORT_FORMAT = (
     "must look like 8080:80, 127.0.0.1:8080:80 or 80, optionally followed by /tcp or /udp "
     "(IPv6 host addresses go in brackets: [::1]:8080:80)"
@@ -357,18 +365,18 @@ class ContainerSettingsInput(ContainerSettings):
     @field_validator("port_bindings")
     @classmethod
     def _port_bindings(cls, texts: list[str]) -> list[str]:
-        """Normalised, and each host address, port and protocol bound once."""
+        """Normalised, and no host port bound twice on one address (the engine cannot start it)."""
         bindings = _parsed(texts, parse_port_binding)
-        seen: set[tuple[str | None, int, str]] = set()
+        bound: dict[tuple[int, str], list[str | None]] = {}
         for i, binding in enumerate(bindings):
             if binding.host_port is None:
                 continue
-            key = (binding.host_ip, binding.host_port, binding.protocol)
-            if key in seen:
+            addresses = bound.setdefault((binding.host_port, binding.protocol), [])
+            if any(overlapping(binding.host_ip, other) for other in addresses):
                 raise error_at(
                     (i,), f"host port {binding.host_port}/{binding.protocol} is bound twice"
                 )
-            seen.add(key)
+            addresses.append(binding.host_ip)
         return [str(b) for b in bindings]
 
     @field_validator("binds")

@@ -142,6 +142,16 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
         "containers[1].port_bindings",
     ),
     (
+        "port host on all addresses and one",
+        _second(port_bindings=["8080:80", "127.0.0.1:8080:81"]),
+        "containers[1].port_bindings[1]",
+    ),
+    (
+        "port host on any IPv4 address and one",
+        _second(port_bindings=["127.0.0.1:8080:81", "0.0.0.0:8080:80"]),
+        "containers[1].port_bindings[1]",
+    ),
+    (
         "port host twice once normalised",
         _second(port_bindings=["8080:80", "08080:81/tcp"]),
         "containers[1].port_bindings[1]",
@@ -252,6 +262,11 @@ VALID: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = [
     (
         "port same host port on two addresses",
         {"port_bindings": ["127.0.0.1:80:80", "10.0.0.1:80:80"]},
+        None,
+    ),
+    (
+        "port same host port on any IPv4 and one IPv6 address",
+        {"port_bindings": ["0.0.0.0:80:80", "[::1]:80:80", "80:80/udp"]},
         None,
     ),
     ("restart no", {"restart_policy": "no"}, None),

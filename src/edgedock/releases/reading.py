@@ -152,7 +152,7 @@ def _host_port_conflicts(containers: list[ContainerRead]) -> list[ReleaseWarning
                 name
                 for name, ip in users
                 for other, other_ip in users
-                if other != name and (_any(ip) or _any(other_ip) or ip == other_ip)
+                if other != name and container_spec.overlapping(ip, other_ip)
             }
         )
         if names:
@@ -165,7 +165,3 @@ def _host_port_conflicts(containers: list[ContainerRead]) -> list[ReleaseWarning
                 )
             )
     return found
-
-
-def _any(host_ip: str | None) -> bool:
-    return host_ip in (None, "0.0.0.0", "::")  # noqa: S104 - compared with, not bound to
