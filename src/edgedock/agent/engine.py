@@ -85,7 +85,7 @@ def container_config(
     host_config: dict[str, Any] = {
         "PortBindings": bindings,
         "RestartPolicy": {"Name": spec.restart_policy, "MaximumRetryCount": 0},
-        "Binds": list(spec.binds),
+        "Binds": [_bind(value, container=spec.name) for value in spec.binds],
         "Privileged": spec.privileged,
     }
     if spec.network_mode is not None:
@@ -324,6 +324,18 @@ def _redact(message: str, x_registry_auth: str | None) -> str:
     for secret in secrets:
         message = message.replace(secret, _REDACTED)
     return message
+
+
+def _bind(value: str, *, container: str) -> str:
+    """The bind in its normal form; one the server would refuse today is refused here too.
+
+    A release stored before binds were checked may hold `/a:/b/../../` (a mount over `/`) or a
+    control character: the container is not created rather than handed to the engine.
+    """
+    try:
+        return str(container_spec.parse_bind(value))
+    except ValueError as exc:
+        raise EngineOperationFailed(f"container {container}: invalid bind: {exc}") from None
 
 
 def _managed_container(row: dict[str, Any]) -> ManagedContainer:
