@@ -598,7 +598,7 @@ def test_container_config_rejects_bind_the_server_refuses(bind: str) -> None:
     """A release stored before binds were checked: the engine never receives the bind."""
     spec = wire.ContainerSpec(id="c", name="web", image="i:1", binds=["/ok:/ok", bind])
 
-    with pytest.raises(EngineOperationFailed, match=r"^container web: invalid bind: "):
+    with pytest.raises(EngineOperationFailed, match=r"^container web: invalid bind "):
         container_config(spec, device_id="dev", deployment_id="d", spec_hash="h")
 
 

@@ -335,7 +335,8 @@ def _bind(value: str, *, container: str) -> str:
     try:
         return str(container_spec.parse_bind(value))
     except ValueError as exc:
-        raise EngineOperationFailed(f"container {container}: invalid bind: {exc}") from None
+        message = f"container {container}: invalid bind {value!r}: {exc}"
+        raise EngineOperationFailed(message) from None
 
 
 def _managed_container(row: dict[str, Any]) -> ManagedContainer:
