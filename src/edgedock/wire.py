@@ -1,6 +1,7 @@
-"""The device API protocol: the only schemas the server and the agent share.
+"""The device API protocol: the schemas the server and the agent share.
 
-Kept free of server imports so that the agent installs without FastAPI or SQLAlchemy.
+A container's runtime settings come from `container_spec`, the one definition of them. Both are
+kept free of server imports so that the agent installs without FastAPI or SQLAlchemy.
 Nothing in the desired state is secret: a container only says whether it needs credentials.
 """
 
@@ -11,9 +12,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from edgedock.container_spec import ContainerSettings
+
 ContainerStatus = Literal["pending", "pulling", "created", "running", "stopped", "error"]
 DesiredRun = Literal["started", "stopped"]
-RestartPolicy = Literal["no", "always", "unless-stopped", "on-failure"]
 
 # Labels the agent puts on every container it creates, so that it can rebuild its view of the
 # world from the engine alone after a restart (it keeps no state file of its own).
@@ -30,20 +32,19 @@ class _Wire(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class ContainerSpec(_Wire):
-    """One container of a deployed release, as the engine must run it."""
+class ContainerSpec(ContainerSettings):
+    """One container of a deployed release, as the engine must run it.
+
+    The runtime settings are `ContainerSettings`, the definition the server stores and
+    validates with; this adds what identifies the container and what it pulls.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     id: str
     name: str
     image: str = Field(description="The pull reference: canonical, with a tag or digest.")
     needs_credentials: bool = False
-    env: dict[str, str] = Field(default_factory=dict)
-    command: list[str] | None = None
-    port_bindings: list[str] = Field(default_factory=list)
-    restart_policy: RestartPolicy = "no"
-    binds: list[str] = Field(default_factory=list)
-    network_mode: str | None = None
-    privileged: bool = False
 
 
 class DeploymentSpec(_Wire):

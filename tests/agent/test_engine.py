@@ -583,6 +583,25 @@ def test_container_config_rejects_invalid_port_binding(binding: str) -> None:
         container_config(spec, device_id="dev", deployment_id="d", spec_hash="h")
 
 
+def test_container_config_passes_binds_in_normal_form() -> None:
+    spec = wire.ContainerSpec(
+        id="c", name="web", image="i:1", binds=["/srv/a/../data/:/data:rw", "cache:/c:ro"]
+    )
+
+    config = container_config(spec, device_id="dev", deployment_id="d", spec_hash="h")
+
+    assert config["HostConfig"]["Binds"] == ["/srv/data:/data", "cache:/c:ro"]
+
+
+@pytest.mark.parametrize("bind", ["/a:/b/../../", "/a:/b\n", "/a:b", "/a:/b:exec"])
+def test_container_config_rejects_bind_the_server_refuses(bind: str) -> None:
+    """A release stored before binds were checked: the engine never receives the bind."""
+    spec = wire.ContainerSpec(id="c", name="web", image="i:1", binds=["/ok:/ok", bind])
+
+    with pytest.raises(EngineOperationFailed, match=r"^container web: invalid bind "):
+        container_config(spec, device_id="dev", deployment_id="d", spec_hash="h")
+
+
 def test_container_config_leaves_image_defaults_alone() -> None:
     spec = wire.ContainerSpec(id="c", name="c", image="i:1")
 

@@ -67,7 +67,7 @@ async def test_release_form_creates_a_release_from_filled_rows_only(web, api):
     release = (await api.get(f"/api/v1/releases/{release_id}")).json()
     web_c, cache = release["containers"]
     assert web_c["image_credentials_id"] == creds["id"]
-    assert web_c["port_bindings"] == ["8080:80", "8443:443/tcp"]
+    assert web_c["port_bindings"] == ["8080:80", "8443:443"]  # stored normalised: tcp implicit
     assert web_c["env"] == {"MODE": "prod", "GREETING": "a=b"}
     assert web_c["restart_policy"] == "always"
     assert cache["name"] == "cache" and cache["image_credentials_id"] is None
@@ -116,6 +116,27 @@ async def test_release_form_maps_errors_to_the_rows_that_were_filled(web, api):
         assert f'id="containers-2-{field}-error"' in response.text, field
     assert 'id="version-error"' in response.text
     assert 'id="containers-0-name-error"' not in response.text
+
+
+async def test_release_form_refuses_port_binding_the_engine_would_refuse(web, api):
+    application = await factories.application(api)
+    response = await _release_form(
+        web,
+        application["id"],
+        **{
+            "containers-0-name": "web",
+            "containers-0-image": "nginx",
+            "containers-0-ports": "8080:80, [fe80::1%eth0]:81:81",
+            "containers-0-env": "NUL=a\x00b",
+        },
+    )
+    assert response.status_code == 422
+    ports = re.search(r'id="containers-0-ports-error"[^>]*>([^<]+)<', response.text)
+    assert ports and "without a %zone" in ports.group(1)
+    env = re.search(r'id="containers-0-env-error"[^>]*>([^<]+)<', response.text)
+    assert env and "NUL" in env.group(1)
+    releases = await api.get(f"/api/v1/applications/{application['id']}/releases")
+    assert releases.json()["items"] == []
 
 
 async def test_release_form_with_no_container_says_so(web, api):

@@ -21,7 +21,7 @@ import docker
 import docker.errors
 from docker.utils import parse_repository_tag
 
-from edgedock import registry_auth, wire
+from edgedock import container_spec, registry_auth, wire
 from edgedock.agent.errors import (
     EngineError,
     EngineOperationFailed,
@@ -37,7 +37,6 @@ API_VERSION = "1.41"
 _AUTH_HEADER = "X-Registry-Auth"
 # Visible ASCII only. Anything else would make requests raise an error that quotes the value.
 _HEADER_VALUE = re.compile(r"[!-~]+")
-_PROTOCOLS = frozenset({"tcp", "udp", "sctp"})
 _REDACTED = "[redacted]"
 
 
@@ -75,13 +74,18 @@ def container_config(
     exposed: dict[str, dict[str, Any]] = {}
     bindings: dict[str, list[dict[str, str]]] = {}
     for value in spec.port_bindings:
-        port, binding = _port_binding(value, container=spec.name)
-        exposed[port] = {}
-        bindings.setdefault(port, []).append(binding)
+        try:
+            binding = container_spec.parse_port_binding(value)
+        except ValueError as exc:
+            raise EngineOperationFailed(
+                f"container {spec.name}: invalid port binding {value!r}: {exc}"
+            ) from None
+        exposed[binding.engine_port] = {}
+        bindings.setdefault(binding.engine_port, []).append(binding.engine_binding)
     host_config: dict[str, Any] = {
         "PortBindings": bindings,
         "RestartPolicy": {"Name": spec.restart_policy, "MaximumRetryCount": 0},
-        "Binds": list(spec.binds),
+        "Binds": [_bind(value, container=spec.name) for value in spec.binds],
         "Privileged": spec.privileged,
     }
     if spec.network_mode is not None:
@@ -322,32 +326,17 @@ def _redact(message: str, x_registry_auth: str | None) -> str:
     return message
 
 
-def _port_binding(value: str, *, container: str) -> tuple[str, dict[str, str]]:
-    """``"8080:80/tcp"``, ``"127.0.0.1:8080:80"``, ``"80"`` → ``("80/tcp", {HostIp, HostPort})``.
+def _bind(value: str, *, container: str) -> str:
+    """The bind in its normal form; one the server would refuse today is refused here too.
 
-    A bare container port is published on a port the engine picks, as ``docker run -p 80`` does.
+    A release stored before binds were checked may hold `/a:/b/../../` (a mount over `/`) or a
+    control character: the container is not created rather than handed to the engine.
     """
-    ports, _, protocol = value.partition("/")
-    protocol = protocol or "tcp"
-    host_ip, host_port, container_port = "", "", ports
-    parts = ports.rsplit(":", 2)
-    if len(parts) == 3:
-        host_ip, host_port, container_port = parts
-    elif len(parts) == 2:
-        host_port, container_port = parts
-    host_ip = host_ip.removeprefix("[").removesuffix("]")
-    valid = (
-        protocol in _PROTOCOLS
-        and _is_port(container_port)
-        and (host_port == "" or _is_port(host_port))
-    )
-    if not valid:
-        raise EngineOperationFailed(f"container {container}: invalid port binding {value!r}")
-    return f"{container_port}/{protocol}", {"HostIp": host_ip, "HostPort": host_port}
-
-
-def _is_port(text: str) -> bool:
-    return text.isascii() and text.isdigit() and 0 < int(text) < 65536
+    try:
+        return str(container_spec.parse_bind(value))
+    except ValueError as exc:
+        message = f"container {container}: invalid bind {value!r}: {exc}"
+        raise EngineOperationFailed(message) from None
 
 
 def _managed_container(row: dict[str, Any]) -> ManagedContainer:

@@ -6,14 +6,12 @@ that a device's long poll and the deployments page cost the same handful of roun
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections import defaultdict
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from edgedock import wire
 from edgedock.applications.models import Application
 from edgedock.deployments.models import ContainerState, Deployment, DeploymentEvent
 from edgedock.deployments.schemas import (
@@ -26,6 +24,7 @@ from edgedock.deployments.service import Loaded
 from edgedock.devices.models import Device
 from edgedock.errors import Invalid
 from edgedock.pagination import Page, check_limit, decode_cursor, encode_cursor
+from edgedock.read.desired_state import needs_credentials
 from edgedock.releases.models import Release, ReleaseContainer
 
 
@@ -70,12 +69,6 @@ async def load(session: AsyncSession, deployments: list[Deployment]) -> list[Loa
         )
         for d in deployments
     ]
-
-
-def needs_credentials(container: ReleaseContainer) -> bool:
-    return (
-        container.image_credentials_id is not None or container.credentials_deleted_at is not None
-    )
 
 
 def overall_status(statuses: list[str], desired: str) -> OverallStatus:
@@ -204,45 +197,3 @@ async def events(
     ]
     next_cursor = encode_cursor([rows[limit - 1].seq]) if len(rows) > limit else None
     return Page[DeploymentEventRead](items=items, next_cursor=next_cursor)
-
-
-async def desired_state(session: AsyncSession, *, device: Device) -> tuple[wire.DesiredState, str]:
-    """The device's desired state and its ETag. No secret: only whether credentials are needed."""
-    deployments = list(
-        (
-            await session.scalars(
-                select(Deployment)
-                .where(Deployment.device_id == device.id)
-                .order_by(Deployment.created_at, Deployment.id)
-            )
-        ).all()
-    )
-    specs = [
-        wire.DeploymentSpec(
-            id=str(x.deployment.id),
-            release_id=str(x.release.id),
-            application=x.application.name,
-            version=x.release.version,
-            desired=x.deployment.desired,
-            containers=[
-                wire.ContainerSpec(
-                    id=str(c.id),
-                    name=c.name,
-                    image=c.image_canonical,
-                    needs_credentials=needs_credentials(c),
-                    env=c.env,
-                    command=c.command,
-                    port_bindings=c.port_bindings,
-                    restart_policy=c.restart_policy,
-                    binds=c.binds,
-                    network_mode=c.network_mode,
-                    privileged=c.privileged,
-                )
-                for c in x.containers
-            ],
-        )
-        for x in await load(session, deployments)
-    ]
-    state = wire.DesiredState(device_id=str(device.id), deployments=specs)
-    etag = '"' + hashlib.sha256(state.model_dump_json().encode()).hexdigest()[:32] + '"'
-    return state, etag

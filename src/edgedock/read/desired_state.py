@@ -31,19 +31,16 @@ def needs_credentials(container: ReleaseContainer) -> bool:
 
 
 def wire_container(container: ReleaseContainer) -> wire.ContainerSpec:
-    """A stored release container as the agent must run it: the one place this is spelled."""
+    """A stored container as a device receives it: the stored settings, the pull reference.
+
+    The one place a wire container is built from a stored one.
+    """
     return wire.ContainerSpec(
         id=str(container.id),
         name=container.name,
         image=container.image_canonical,
         needs_credentials=needs_credentials(container),
-        env=container.env,
-        command=container.command,
-        port_bindings=container.port_bindings,
-        restart_policy=container.restart_policy,
-        binds=container.binds,
-        network_mode=container.network_mode,
-        privileged=container.privileged,
+        **container.settings,
     )
 
 

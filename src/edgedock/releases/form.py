@@ -17,7 +17,6 @@ from edgedock.server.forms import FieldErrors
 
 DEFAULT_ROWS = 3
 MAX_ROWS = 20
-RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
 _ROW_ERROR = re.compile(r"^containers\[(\d+)\](?:\.([a-z_]+))?")
 # REST field → the input of the row that holds it.
 _INPUTS = {

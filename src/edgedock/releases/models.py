@@ -49,21 +49,7 @@ class ReleaseContainer(Base):
     credentials_label: Mapped[str | None] = mapped_column(String(100))
     credentials_deleted_at: Mapped[datetime | None]
     credentials_deleted_id: Mapped[uuid.UUID | None]
-    env: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    command: Mapped[list[str] | None] = mapped_column(JSON)
-    port_bindings: Mapped[list[str]] = mapped_column(JSON, default=list)
-    restart_policy: Mapped[str] = mapped_column(String(20), default="no")
-    binds: Mapped[list[str]] = mapped_column(JSON, default=list)
-    network_mode: Mapped[str | None] = mapped_column(String(100))
-    privileged: Mapped[bool] = mapped_column(default=False)
-
-    def runtime(self) -> dict[str, Any]:
-        return {
-            "env": self.env,
-            "command": self.command,
-            "port_bindings": self.port_bindings,
-            "restart_policy": self.restart_policy,
-            "binds": self.binds,
-            "network_mode": self.network_mode,
-            "privileged": self.privileged,
-        }
+    # The runtime settings, `container_spec.ContainerSettings.stored()`: one JSON document, so
+    # that the API, this row, the wire and the agent share one definition, and a setting added
+    # later needs a default, not a migration. Nothing queries inside it; releases are immutable.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from edgedock import container_spec
 from edgedock.applications import api as applications_api
 from edgedock.applications import service as application_service
 from edgedock.applications.models import Application
@@ -59,7 +60,7 @@ async def _form(
         "more_rows": min(len(rows) + 3, release_form.MAX_ROWS),
         "errors": errors,
         "credentials": await _credential_options(session, tenant_id=user.actor.tenant_id),
-        "restart_policies": release_form.RESTART_POLICIES,
+        "restart_policies": container_spec.RESTART_POLICIES,
     }
     return web.render(
         request,

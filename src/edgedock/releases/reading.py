@@ -13,7 +13,7 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from edgedock import container_settings
+from edgedock import container_spec
 from edgedock.applications.models import Application
 from edgedock.credentials.models import ImageCredential
 from edgedock.releases.models import Release, ReleaseContainer
@@ -63,7 +63,7 @@ def _container(
         registry=container.image_domain,
         image_credentials_id=container.image_credentials_id,
         image_credentials=_credentials_ref(container, credentials),
-        **container.runtime(),
+        **container.settings,
     )
 
 
@@ -139,7 +139,10 @@ def _host_port_conflicts(containers: list[ContainerRead]) -> list[ReleaseWarning
         if c.network_mode == "host":
             continue
         for text in c.port_bindings:
-            binding = container_settings.parse_port_binding(text)
+            try:
+                binding = container_spec.parse_port_binding(text)
+            except ValueError:  # stored under an older, looser grammar: no warning to derive
+                continue
             if binding.host_port is not None:
                 bound[binding.host_port, binding.protocol].append((c.name, binding.host_ip))
     found = []
@@ -149,7 +152,7 @@ def _host_port_conflicts(containers: list[ContainerRead]) -> list[ReleaseWarning
                 name
                 for name, ip in users
                 for other, other_ip in users
-                if other != name and (_any(ip) or _any(other_ip) or ip == other_ip)
+                if other != name and container_spec.overlapping(ip, other_ip)
             }
         )
         if names:
@@ -162,7 +165,3 @@ def _host_port_conflicts(containers: list[ContainerRead]) -> list[ReleaseWarning
                 )
             )
     return found
-
-
-def _any(host_ip: str | None) -> bool:
-    return host_ip in (None, "0.0.0.0", "::")  # noqa: S104 - compared with, not bound to

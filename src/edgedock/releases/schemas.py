@@ -1,122 +1,54 @@
 """Release and container input and read models.
 
-Every rule about one value lives here, so that a bad value is a 422 whose `field` names it
-exactly (`containers[1].port_bindings[0]`). Rules that span values (a container name used twice)
-raise a `ValidationError` located at the offending value, which pydantic nests under the
-enclosing location just as it does for its own errors.
+Every rule about one value lives here or, for a container's runtime settings, in
+`container_spec` (the one definition the wire and the agent share too), so that a bad value
+is a 422 whose `field` names it exactly (`containers[1].port_bindings[0]`). Rules that span
+values (a container name used twice) raise a `ValidationError` located at the offending value,
+which pydantic nests under the enclosing location just as it does for its own errors.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
 
-from edgedock import container_settings, references
-from edgedock.wire import RestartPolicy
+from edgedock import container_spec
+from edgedock.container_spec import ContainerSettings, ContainerSettingsInput, error_at
 
 MAX_CONTAINERS = 50
-MAX_ITEMS = 100
-MAX_ENV = 200
-MAX_TEXT = 32_768
-MAX_IMAGE = 500
+VERSION_MAX = 100
+_NUM = r"(?:0|[1-9][0-9]*)"
+_PRE = r"(?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)"
+# https://semver.org/#is-there-a-suggested-regular-expression-regex-to-check-a-semver-string
+_SEMVER_RE = re.compile(
+    rf"{_NUM}\.{_NUM}\.{_NUM}(?:-{_PRE}(?:\.{_PRE})*)?(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?"
+)
 
 
-def error_at(loc: tuple[str | int, ...], message: str) -> ValidationError:
-    """A validation error at `loc` below the value being validated."""
-    error = PydanticCustomError("value_error", "{message}", {"message": message})
-    return ValidationError.from_exception_data(
-        "ReleaseCreate", [InitErrorDetails(type=error, loc=loc, input=None)]
-    )
-
-
-def _image(value: str) -> str:
-    if len(value) > MAX_IMAGE:
-        raise ValueError(f"must be at most {MAX_IMAGE} characters")
-    try:
-        references.parse(value)
-    except references.InvalidReference as exc:
-        raise ValueError(f"invalid image reference: {exc.reason}") from None
+def check_version(value: str) -> str:
+    value = value.strip()
+    if value[:1] in ("v", "V") and _SEMVER_RE.fullmatch(value[1:]):
+        raise ValueError("must be a semantic version without a leading 'v', like 1.2.3")
+    if len(value) > VERSION_MAX or not _SEMVER_RE.fullmatch(value):
+        raise ValueError("must be a semantic version like 1.2.3 or 2.0.0-rc.1")
     return value
 
 
-def _port_binding(value: str) -> str:
-    container_settings.parse_port_binding(value)
-    return value
+ContainerName = Annotated[StrictStr, AfterValidator(container_spec.check_dns_label)]
+Image = Annotated[StrictStr, AfterValidator(container_spec.check_image)]
+Version = Annotated[StrictStr, AfterValidator(check_version)]
 
 
-def _bind(value: str) -> str:
-    container_settings.parse_bind(value)
-    return value
-
-
-def _version(value: str) -> str:
-    return container_settings.check_version(value.strip())
-
-
-Text = Annotated[
-    StrictStr, Field(max_length=MAX_TEXT), AfterValidator(container_settings.check_no_nul)
-]
-ContainerName = Annotated[StrictStr, AfterValidator(container_settings.check_dns_label)]
-Image = Annotated[StrictStr, AfterValidator(_image)]
-PortBindingText = Annotated[StrictStr, AfterValidator(_port_binding)]
-BindText = Annotated[StrictStr, AfterValidator(_bind)]
-NetworkMode = Annotated[StrictStr, AfterValidator(container_settings.check_network_mode)]
-Version = Annotated[StrictStr, AfterValidator(_version)]
-
-
-class ContainerCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+class ContainerCreate(ContainerSettingsInput):
+    """A container as an operator gives it: its settings are `container_spec`'s, checked there."""
 
     name: ContainerName
     image: Image
     image_credentials_id: uuid.UUID | None = None
-    env: dict[StrictStr, Text] = Field(default_factory=dict, max_length=MAX_ENV)
-    command: list[Text] | None = Field(default=None, min_length=1, max_length=MAX_ITEMS)
-    port_bindings: list[PortBindingText] = Field(default_factory=list, max_length=MAX_ITEMS)
-    restart_policy: RestartPolicy = "no"
-    binds: list[BindText] = Field(default_factory=list, max_length=MAX_ITEMS)
-    network_mode: NetworkMode | None = None
-    privileged: StrictBool = False
-
-    @field_validator("env")
-    @classmethod
-    def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
-        for name in env:
-            try:
-                container_settings.check_env_name(name)
-            except ValueError as exc:
-                raise error_at((name,), str(exc)) from None
-        return env
-
-    @model_validator(mode="after")
-    def _host_ports_once(self) -> ContainerCreate:
-        seen: set[tuple[str | None, int, str]] = set()
-        for i, text in enumerate(self.port_bindings):
-            binding = container_settings.parse_port_binding(text)
-            if binding.host_port is None:
-                continue
-            key = (binding.host_ip, binding.host_port, binding.protocol)
-            if key in seen:
-                raise error_at(
-                    ("port_bindings", i),
-                    f"host port {binding.host_port}/{binding.protocol} is bound twice",
-                )
-            seen.add(key)
-        return self
 
 
 class ReleaseCreate(BaseModel):
@@ -151,7 +83,7 @@ class CredentialsRef(BaseModel):
     deleted_at: datetime | None = None
 
 
-class ContainerRead(BaseModel):
+class ContainerRead(ContainerSettings):
     id: uuid.UUID
     name: str
     image: str = Field(description="The image reference as it was typed.")
@@ -159,13 +91,6 @@ class ContainerRead(BaseModel):
     registry: str = Field(description="The registry domain the image is pulled from.")
     image_credentials_id: uuid.UUID | None
     image_credentials: CredentialsRef | None
-    env: dict[str, str]
-    command: list[str] | None
-    port_bindings: list[str]
-    restart_policy: str
-    binds: list[str]
-    network_mode: str | None
-    privileged: bool
 
 
 WarningCode = Literal[

@@ -155,13 +155,7 @@ def _container(
         image_credentials_id=spec.image_credentials_id,
         # Snapshot the label now: a forced delete later still lets pulls name what is gone.
         credentials_label=credential.label if credential else None,
-        env=dict(spec.env),
-        command=list(spec.command) if spec.command is not None else None,
-        port_bindings=list(spec.port_bindings),
-        restart_policy=spec.restart_policy,
-        binds=list(spec.binds),
-        network_mode=spec.network_mode,
-        privileged=spec.privileged,
+        settings=spec.stored(),
     )
 
 
