@@ -69,9 +69,7 @@ def clean_name(
     if has_lone_surrogate(value):
         raise ValueError(f"{what} must be valid Unicode text (it holds a lone surrogate)")
     if has_invisible_chars(value):
-        raise ValueError(
-            f"{what} must not contain control, invisible or text-direction characters"
-        )
+        raise ValueError(f"{what} must not contain control, invisible or text-direction characters")
     if key_max_length is not None and len(fold(value)) > key_max_length:
         raise ValueError(
             f"{what} is too long once normalised for comparison "

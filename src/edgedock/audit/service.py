@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from edgedock.actors import Actor
 from edgedock.audit.models import AuditEvent
 from edgedock.audit.schemas import AuditEventRead, AuditFilter
-from edgedock.pagination import Page, check_limit, decode_cursor, encode_cursor
+from edgedock.pagination import Keyset, Page, SortKey
+
+ORDER = Keyset("audit_events", (SortKey(AuditEvent.seq, "int"),), descending=True)
 
 
 async def record(
@@ -72,7 +74,6 @@ async def search(
     cursor: str | None = None,
 ) -> Page[AuditEventRead]:
     """Newest first."""
-    check_limit(limit)
     stmt = select(AuditEvent).where(AuditEvent.tenant_id == tenant_id)
     if filters.credentials_id:
         stmt = stmt.where(AuditEvent.credentials_id == filters.credentials_id)
@@ -88,10 +89,6 @@ async def search(
         stmt = stmt.where(AuditEvent.at >= filters.since)
     if filters.until:
         stmt = stmt.where(AuditEvent.at < filters.until)
-    if cursor:
-        (last_seq,) = decode_cursor(cursor, size=1, types=(int,))
-        stmt = stmt.where(AuditEvent.seq < last_seq)
-    rows = (await session.scalars(stmt.order_by(AuditEvent.seq.desc()).limit(limit + 1))).all()
-    items = [to_read(e) for e in rows[:limit]]
-    next_cursor = encode_cursor([rows[limit - 1].seq]) if len(rows) > limit else None
-    return Page[AuditEventRead](items=items, next_cursor=next_cursor)
+    stmt = ORDER.apply(stmt, cursor=cursor, limit=limit)
+    rows, next_cursor = ORDER.split((await session.scalars(stmt)).all(), limit=limit)
+    return Page[AuditEventRead](items=[to_read(e) for e in rows], next_cursor=next_cursor)
