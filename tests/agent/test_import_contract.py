@@ -23,7 +23,13 @@ SRC = ROOT / "src"
 AGENT = SRC / "edgedock" / "agent"
 
 ALLOWED_THIRD_PARTY = {"httpx", "docker", "pydantic"}
-ALLOWED_EDGEDOCK = {"edgedock", "edgedock.wire", "edgedock.references", "edgedock.registry_auth"}
+ALLOWED_EDGEDOCK = {
+    "edgedock",
+    "edgedock.wire",
+    "edgedock.references",
+    "edgedock.registry_auth",
+    "edgedock.text",  # pure text rules the protocol's fields use (wire.py)
+}
 # What the CLI entry point of the agent may add: the CLI framework and its own output helpers.
 CLI_EXTRA = frozenset({"typer", "edgedock.cli", "edgedock.cli.output"})
 SERVER_ONLY = [

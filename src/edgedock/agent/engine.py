@@ -22,6 +22,7 @@ import docker.errors
 from docker.utils import parse_repository_tag
 
 from edgedock import registry_auth, wire
+from edgedock.text import scrub
 from edgedock.agent.errors import (
     EngineError,
     EngineOperationFailed,
@@ -131,11 +132,12 @@ class Engine:
             version = self._api.version()
         components = version.get("Components") or [{}]
         name = str(components[0].get("Name") or "Engine")
+        # Cut to what the protocol accepts: an engine's odd answer must not cost its reports.
         return wire.EngineInfo(
-            name="Docker Engine" if name == "Engine" else name,
-            version=str(version.get("Version", "")),
-            os=version.get("Os"),
-            arch=version.get("Arch"),
+            name=_engine_text("Docker Engine" if name == "Engine" else name),
+            version=_engine_text(version.get("Version", "")),
+            os=_engine_text(version["Os"]) if version.get("Os") else None,
+            arch=_engine_text(version["Arch"]) if version.get("Arch") else None,
         )
 
     def image_present(self, image: str) -> bool:
@@ -227,6 +229,10 @@ class Engine:
             except docker.errors.NotFound:
                 return None
         return str(details["State"]["Status"])
+
+
+def _engine_text(value: object) -> str:
+    return scrub(str(value), wire.MAX_ENGINE_TEXT)
 
 
 @contextlib.contextmanager
