@@ -159,29 +159,29 @@ async def test_long_escaped_label_shared_by_many_containers_is_audited_truncated
     assert len(referenced["summary"]) == 500 and referenced["summary"].endswith("…")
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        "0001-01-01T00:00:00+01:00",
-        "0001-01-01T00:00:00",
-        "9999-12-31T23:59:59.999999-01:00",
-        "9999-12-31T23:59:59.999999+00:00",
-        "9999-12-31T23:59:59.999999",
-    ],
-)
+EDGES = [
+    "0001-01-01T00:00:00+01:00",
+    "0001-01-01T00:00:00",
+    "9999-12-31T23:59:59.999999-01:00",
+    "9999-12-31T23:59:59.999999+00:00",
+    "9999-12-31T23:59:59.999999",
+]
+
+
 @pytest.mark.parametrize("bound", ["since", "until"])
-async def test_time_filter_at_the_calendar_edge_is_answered(api, bound, value):
+async def test_time_filter_at_the_calendar_edge_is_answered(api, bound):
     await factories.application(api)
-    response = await api.get("/api/v1/audit-events", params={bound: value})
-    assert response.status_code == 200, response.text
-    expected = 1 if (bound == "since") == value.startswith("0001") else 0
-    assert len(response.json()["items"]) == expected
+    for value in EDGES:
+        response = await api.get("/api/v1/audit-events", params={bound: value})
+        assert response.status_code == 200, (value, response.text)
+        expected = 1 if (bound == "since") == value.startswith("0001") else 0
+        assert len(response.json()["items"]) == expected, value
 
 
-@pytest.mark.parametrize("value", ["10000-01-01T00:00:00", "1e30", "0000-12-31T00:00:00", "\x00"])
-async def test_time_filter_beyond_the_calendar_is_a_422(api, value):
-    response = await api.get("/api/v1/audit-events", params={"since": value})
-    assert_invalid(response, "since")
+async def test_time_filter_beyond_the_calendar_is_a_422(api):
+    for value in ["10000-01-01T00:00:00", "1e30", "0000-12-31T00:00:00", "\x00"]:
+        response = await api.get("/api/v1/audit-events", params={"since": value})
+        assert_invalid(response, "since")
 
 
 async def test_search_query_with_nul_is_a_422(api):
