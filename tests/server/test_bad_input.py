@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import func, select
 
 from edgedock.applications.models import Application
-from edgedock.audit.models import AuditEvent
 from edgedock.credentials.models import ImageCredential
 from edgedock.devices.models import Device
 from tests import factories
