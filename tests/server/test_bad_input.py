@@ -186,3 +186,21 @@ async def test_time_filter_beyond_the_calendar_is_a_422(api):
 async def test_search_query_with_nul_is_a_422(api):
     response = await api.get(DEVICES, params={"q": "gw\x00"})
     assert_invalid(response, "q")
+
+
+async def test_lone_surrogate_in_a_key_or_id_is_a_422_not_a_500(api):
+    """Error messages and fields that would name the bad value are made encodable first."""
+    app = await factories.application(api)
+    release = await post_raw(
+        api,
+        f"{APPS}/{app['id']}/releases",
+        '{"version": "1.0.0", "containers": [{"name": "web", "image": "nginx:1", '
+        '"env": {"A\\ud800": "x"}}]}',
+    )
+    assert release.status_code == 422, release.text
+    deployment = await post_raw(
+        api, "/api/v1/deployments", '{"release_id": "\\ud800", "device_id": "\\ud800"}'
+    )
+    assert_invalid(deployment, "release_id")
+    unknown = await post_raw(api, APPS, '{"name": "Shop", "\\udfff": 1}')
+    assert unknown.status_code == 422, unknown.text

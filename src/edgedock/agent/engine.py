@@ -22,13 +22,13 @@ import docker.errors
 from docker.utils import parse_repository_tag
 
 from edgedock import registry_auth, wire
-from edgedock.text import scrub
 from edgedock.agent.errors import (
     EngineError,
     EngineOperationFailed,
     EnginePullFailed,
     EngineUnavailable,
 )
+from edgedock.text import scrub
 
 # Pinned rather than negotiated: negotiating costs a /version round trip inside the constructor, and
 # a missing socket would then fail before any method could translate it. Docker >= 20.10 and

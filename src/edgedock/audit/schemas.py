@@ -8,7 +8,6 @@ from typing import Any
 
 from pydantic import BaseModel, field_validator
 
-
 EARLIEST = datetime.min.replace(tzinfo=UTC)
 LATEST = datetime.max.replace(tzinfo=UTC)
 
