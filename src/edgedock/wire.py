@@ -8,11 +8,12 @@ Nothing in the desired state is secret: a container only says whether it needs c
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from edgedock.container_spec import ContainerSettings
+from edgedock.text import FreeText
 
 ContainerStatus = Literal["pending", "pulling", "created", "running", "stopped", "error"]
 DesiredRun = Literal["started", "stopped"]
@@ -61,9 +62,22 @@ class DesiredState(_Wire):
     deployments: list[DeploymentSpec]
 
 
+# Bounds on what a device sends, checked before anything reaches a column (text.py says why
+# NUL and lone surrogates are refused). The agent cuts its own text to these (agent/status.py).
+MAX_ID = 64
+MAX_ENGINE_TEXT = 100
+MAX_KIND = 40
+MAX_MESSAGE = 4000
+MAX_REPORT_ITEMS = 1000
+
+Id = Annotated[FreeText, Field(max_length=MAX_ID)]
+EngineText = Annotated[FreeText, Field(max_length=MAX_ENGINE_TEXT)]
+Message = Annotated[FreeText, Field(max_length=MAX_MESSAGE)]
+
+
 class RegistryAuthRequest(_Wire):
-    deployment_id: str
-    container_id: str
+    deployment_id: Id
+    container_id: Id
 
 
 class RegistryAuthResponse(_Wire):
@@ -73,28 +87,28 @@ class RegistryAuthResponse(_Wire):
 
 
 class EngineInfo(_Wire):
-    name: str
-    version: str
-    os: str | None = None
-    arch: str | None = None
+    name: EngineText
+    version: EngineText
+    os: EngineText | None = None
+    arch: EngineText | None = None
 
 
 class ContainerReport(_Wire):
-    deployment_id: str
-    container_id: str
+    deployment_id: Id
+    container_id: Id
     status: ContainerStatus
-    message: str | None = None
+    message: Message | None = None
 
 
 class StatusEvent(_Wire):
-    deployment_id: str
-    container_id: str | None = None
-    kind: str = Field(max_length=40)
-    message: str = Field(max_length=4000)
+    deployment_id: Id
+    container_id: Id | None = None
+    kind: Annotated[FreeText, Field(max_length=MAX_KIND)]
+    message: Message
     at: datetime
 
 
 class StatusReport(_Wire):
     engine: EngineInfo | None = None
-    containers: list[ContainerReport] = Field(default_factory=list, max_length=1000)
-    events: list[StatusEvent] = Field(default_factory=list, max_length=1000)
+    containers: list[ContainerReport] = Field(default_factory=list, max_length=MAX_REPORT_ITEMS)
+    events: list[StatusEvent] = Field(default_factory=list, max_length=MAX_REPORT_ITEMS)

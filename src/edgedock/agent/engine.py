@@ -28,6 +28,7 @@ from edgedock.agent.errors import (
     EnginePullFailed,
     EngineUnavailable,
 )
+from edgedock.text import scrub
 
 # Pinned rather than negotiated: negotiating costs a /version round trip inside the constructor, and
 # a missing socket would then fail before any method could translate it. Docker >= 20.10 and
@@ -135,11 +136,12 @@ class Engine:
             version = self._api.version()
         components = version.get("Components") or [{}]
         name = str(components[0].get("Name") or "Engine")
+        # Cut to what the protocol accepts: an engine's odd answer must not cost its reports.
         return wire.EngineInfo(
-            name="Docker Engine" if name == "Engine" else name,
-            version=str(version.get("Version", "")),
-            os=version.get("Os"),
-            arch=version.get("Arch"),
+            name=_engine_text("Docker Engine" if name == "Engine" else name),
+            version=_engine_text(version.get("Version", "")),
+            os=_engine_text(version["Os"]) if version.get("Os") else None,
+            arch=_engine_text(version["Arch"]) if version.get("Arch") else None,
         )
 
     def image_present(self, image: str) -> bool:
@@ -231,6 +233,10 @@ class Engine:
             except docker.errors.NotFound:
                 return None
         return str(details["State"]["Status"])
+
+
+def _engine_text(value: object) -> str:
+    return scrub(str(value), wire.MAX_ENGINE_TEXT)
 
 
 @contextlib.contextmanager

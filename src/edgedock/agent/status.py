@@ -4,7 +4,9 @@ The book keeps the latest status of each desired container and the events not ye
 A report carries only what changed since the last one the server accepted (everything after a
 restart), so a converged device sends nothing between passes. If the server cannot be reached,
 changes accumulate (statuses are overwritten, events are capped at the protocol's limit, the
-oldest dropped first) and go out with the next report that gets through.
+oldest dropped first) and go out with the next report that gets through. Engine text is cut
+to the protocol's bounds and made storable (no NUL, no lone surrogate) before it is queued, so
+the server never refuses a report for what an engine said.
 """
 
 from __future__ import annotations
@@ -15,10 +17,9 @@ from datetime import datetime
 
 from edgedock import wire
 from edgedock.agent.plan import Key
+from edgedock.text import scrub
 
-MAX_EVENTS = 1000  # wire.StatusReport accepts at most this many per report
-_KIND_LIMIT = 40
-_MESSAGE_LIMIT = 4000
+MAX_EVENTS = wire.MAX_REPORT_ITEMS  # wire.StatusReport accepts at most this many per report
 
 
 def status_of(engine_state: str) -> wire.ContainerStatus:
@@ -50,7 +51,7 @@ class StatusBook:
             deployment_id=key[0],
             container_id=key[1],
             status=status,
-            message=message[:_MESSAGE_LIMIT] if message is not None else None,
+            message=scrub(message, wire.MAX_MESSAGE) if message is not None else None,
         )
 
     def get(self, key: Key) -> wire.ContainerReport | None:
@@ -70,8 +71,8 @@ class StatusBook:
             wire.StatusEvent(
                 deployment_id=key[0],
                 container_id=key[1] or None,
-                kind=kind[:_KIND_LIMIT],
-                message=message[:_MESSAGE_LIMIT],
+                kind=scrub(kind, wire.MAX_KIND),
+                message=scrub(message, wire.MAX_MESSAGE),
                 at=self._now(),
             )
         )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from edgedock.applications import service as application_service
 from edgedock.applications.schemas import ApplicationCreate, ApplicationRead
-from edgedock.pagination import DEFAULT_LIMIT, Page
+from edgedock.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, Page
 from edgedock.server.deps import CurrentActor, Session
 
 router = APIRouter(prefix="/applications", tags=["applications"])
@@ -39,7 +39,7 @@ async def search_applications(
     actor: CurrentActor,
     q: Annotated[str | None, Query(max_length=200)] = None,
     limit: int = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
 ) -> Page[ApplicationRead]:
     return await application_service.search(
         session, tenant_id=actor.tenant_id, q=q, limit=limit, cursor=cursor

@@ -13,6 +13,7 @@ from edgedock.applications import service as application_service
 from edgedock.applications.schemas import ApplicationCreate
 from edgedock.deployments import reading as deployment_reading
 from edgedock.errors import EdgedockError
+from edgedock.pagination import MAX_CURSOR_LENGTH
 from edgedock.releases import service as release_service
 from edgedock.server import forms, web
 from edgedock.server.deps import Session
@@ -28,7 +29,7 @@ async def list_applications(
     session: Session,
     user: SignedIn,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
 ) -> Response:
     page = await application_service.search(
         session, tenant_id=user.actor.tenant_id, q=q, limit=50, cursor=cursor or None

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, StrictStr, field_validator
 
-from edgedock.text import clean_name, has_control_chars
+from edgedock.text import clean_name, has_control_chars, has_lone_surrogate
 
 MAX_DESCRIPTION = 2000
 # Line breaks and tabs are fine in a description; other control characters are not.
@@ -33,6 +33,8 @@ class ApplicationCreate(BaseModel):
             raise ValueError(f"description must be at most {MAX_DESCRIPTION} characters")
         if has_control_chars(value.translate(_ALLOWED_CONTROL)):
             raise ValueError("description must not contain control characters")
+        if has_lone_surrogate(value):
+            raise ValueError("description must be valid Unicode text (it holds a lone surrogate)")
         return value
 
 

@@ -14,10 +14,14 @@ from edgedock.applications.schemas import ApplicationCreate, ApplicationRead
 from edgedock.audit import service as audit_service
 from edgedock.db import find_owned, insert_unique, lock_owned
 from edgedock.errors import Conflict, NotFound
-from edgedock.pagination import Page, by_name_key, matching, split_page
+from edgedock.pagination import Keyset, Page, SortKey, matching
 from edgedock.releases import in_use
 from edgedock.releases import service as release_service
 from edgedock.text import fold
+
+ORDER = Keyset(
+    "applications", (SortKey(Application.name_key, "str"), SortKey(Application.id, "uuid"))
+)
 
 
 class ApplicationNotFound(NotFound):
@@ -112,12 +116,8 @@ async def search(
     """Ordered by name, case-insensitively; `q` matches name or description."""
     stmt = select(Application).where(Application.tenant_id == tenant_id)
     stmt = matching(stmt, q, Application.name_key, func.lower(Application.description))
-    stmt = by_name_key(
-        stmt, key=Application.name_key, id_=Application.id, cursor=cursor, limit=limit
-    )
-    page, next_cursor = split_page(
-        list((await session.scalars(stmt)).all()), limit=limit, key="name_key"
-    )
+    stmt = ORDER.apply(stmt, cursor=cursor, limit=limit)
+    page, next_cursor = ORDER.split((await session.scalars(stmt)).all(), limit=limit)
     counts = await release_service.counts(session, application_ids=[a.id for a in page])
     return Page[ApplicationRead](
         items=[to_read(a, release_count=counts.get(a.id, 0)) for a in page],

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from edgedock.audit import service as audit_service
 from edgedock.audit.schemas import AuditEventRead, AuditFilter
-from edgedock.pagination import DEFAULT_LIMIT, Page
+from edgedock.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, Page
 from edgedock.server.deps import CurrentActor, Session
 
 router = APIRouter(prefix="/audit-events", tags=["audit"])
@@ -28,7 +28,7 @@ async def search_audit_events(
     since: Annotated[datetime | None, Query(description="From this time on (inclusive).")] = None,
     until: Annotated[datetime | None, Query(description="Before this time (exclusive).")] = None,
     limit: int = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
 ) -> Page[AuditEventRead]:
     """Times without a zone are taken as UTC."""
     filters = AuditFilter(

@@ -15,6 +15,7 @@ from edgedock.audit import service as audit_service
 from edgedock.audit.schemas import AuditFilter
 from edgedock.credentials import service as credential_service
 from edgedock.devices import service as device_service
+from edgedock.pagination import MAX_CURSOR_LENGTH
 from edgedock.server import forms, web
 from edgedock.server.deps import Session
 from edgedock.server.web_auth import SignedIn
@@ -80,7 +81,7 @@ async def show_audit_log(
     action: Annotated[str | None, Query(max_length=60)] = None,
     since: Annotated[str | None, Query(max_length=40)] = None,
     until: Annotated[str | None, Query(max_length=40)] = None,
-    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
 ) -> Response:
     """Times come from `datetime-local` inputs and are read as UTC, as they are shown."""
     tenant_id = user.actor.tenant_id

@@ -8,6 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, field_validator
 
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(tzinfo=UTC)
+
 
 class AuditEventRead(BaseModel):
     id: int
@@ -34,7 +37,16 @@ class AuditFilter(BaseModel):
     @field_validator("since", "until")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
-        """A time without a zone is taken as UTC (timestamps are stored in UTC)."""
-        if value is not None and value.tzinfo is None:
+        """In UTC, as timestamps are stored; a time without a zone is taken as UTC.
+
+        A time at the calendar's edge whose UTC form is past year 1 or 9999 (`0001-01-01T00:00
+        +01:00`) is clamped to that edge: it filters the same rows and no driver can bind it.
+        """
+        if value is None:
+            return None
+        if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
-        return value
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            return EARLIEST if value.year == datetime.min.year else LATEST

@@ -12,7 +12,21 @@ from edgedock.actors import Actor
 from edgedock.audit.models import AuditEvent
 from edgedock.audit.schemas import AuditEventRead, AuditFilter
 from edgedock.db import utcnow
-from edgedock.pagination import Page, check_limit, decode_cursor, encode_cursor
+from edgedock.pagination import Keyset, Page, SortKey
+from edgedock.text import scrub
+
+ORDER = Keyset("audit_events", (SortKey(AuditEvent.seq, "int"),), descending=True)
+
+# The sizes of the audit_event columns (audit/models.py).
+MAX_ACTOR = 140
+MAX_ACTION = 60
+MAX_RESOURCE_TYPE = 40
+MAX_RESOURCE_ID = 64
+MAX_SUMMARY = 500
+# Bounds for `details`, a JSON column: each string, each list, each object, and the nesting.
+MAX_DETAIL_TEXT = 1000
+MAX_DETAIL_ITEMS = 100
+MAX_DETAIL_DEPTH = 4
 
 
 async def record(
@@ -30,7 +44,10 @@ async def record(
 ) -> AuditEvent:
     """Append one event in the caller's transaction, so it exists exactly when the change does.
 
-    Callers writing many events at once pass flush=False and flush once themselves.
+    Summaries and details are built from user input (labels, image names, device messages,
+    `!r` escapes that grow them): they are cut to their columns here, by design, so that an
+    audit record is never the reason the operation it records fails. Callers writing many
+    events at once pass flush=False and flush once themselves.
     """
     event = AuditEvent(
         **values(
@@ -65,15 +82,33 @@ def values(
     return {
         "tenant_id": actor.tenant_id,
         "at": utcnow(),
-        "actor": actor.name,
-        "action": action,
-        "resource_type": resource_type,
-        "resource_id": str(resource_id) if resource_id is not None else None,
-        "summary": summary,
+        "actor": scrub(actor.name, MAX_ACTOR),
+        "action": scrub(action, MAX_ACTION),
+        "resource_type": scrub(resource_type, MAX_RESOURCE_TYPE),
+        "resource_id": scrub(str(resource_id), MAX_RESOURCE_ID)
+        if resource_id is not None
+        else None,
+        "summary": scrub(summary, MAX_SUMMARY),
         "credentials_id": credentials_id,
         "device_id": device_id,
-        "details": details or {},
+        "details": _bounded(details or {}, depth=0),
     }
+
+
+def _bounded(value: Any, *, depth: int) -> Any:
+    """`value` with every string, list and object cut to the bounds above; None past the depth."""
+    if isinstance(value, str):
+        return scrub(value, MAX_DETAIL_TEXT)
+    if depth >= MAX_DETAIL_DEPTH:
+        return None
+    if isinstance(value, dict):
+        items = list(value.items())[:MAX_DETAIL_ITEMS]
+        return {scrub(str(k), 100): _bounded(v, depth=depth + 1) for k, v in items}
+    if isinstance(value, list | tuple):
+        return [_bounded(v, depth=depth + 1) for v in value[:MAX_DETAIL_ITEMS]]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return scrub(str(value), MAX_DETAIL_TEXT)
 
 
 def to_read(event: AuditEvent) -> AuditEventRead:
@@ -100,7 +135,6 @@ async def search(
     cursor: str | None = None,
 ) -> Page[AuditEventRead]:
     """Newest first."""
-    check_limit(limit)
     stmt = select(AuditEvent).where(AuditEvent.tenant_id == tenant_id)
     if filters.credentials_id:
         stmt = stmt.where(AuditEvent.credentials_id == filters.credentials_id)
@@ -116,10 +150,6 @@ async def search(
         stmt = stmt.where(AuditEvent.at >= filters.since)
     if filters.until:
         stmt = stmt.where(AuditEvent.at < filters.until)
-    if cursor:
-        (last_seq,) = decode_cursor(cursor, size=1, types=(int,))
-        stmt = stmt.where(AuditEvent.seq < last_seq)
-    rows = (await session.scalars(stmt.order_by(AuditEvent.seq.desc()).limit(limit + 1))).all()
-    items = [to_read(e) for e in rows[:limit]]
-    next_cursor = encode_cursor([rows[limit - 1].seq]) if len(rows) > limit else None
-    return Page[AuditEventRead](items=items, next_cursor=next_cursor)
+    stmt = ORDER.apply(stmt, cursor=cursor, limit=limit)
+    rows, next_cursor = ORDER.split((await session.scalars(stmt)).all(), limit=limit)
+    return Page[AuditEventRead](items=[to_read(e) for e in rows], next_cursor=next_cursor)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from edgedock.credentials import service as credential_service
 from edgedock.credentials.schemas import CredentialCreate, CredentialRead
-from edgedock.pagination import DEFAULT_LIMIT, Page
+from edgedock.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, Page
 from edgedock.server.deps import CurrentActor, KeyringDep, Session
 
 router = APIRouter(prefix="/image-credentials", tags=["image credentials"])
@@ -39,7 +39,7 @@ async def search_credentials(
     actor: CurrentActor,
     q: Annotated[str | None, Query(max_length=200)] = None,
     limit: int = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
 ) -> Page[CredentialRead]:
     return await credential_service.search(
         session, tenant_id=actor.tenant_id, q=q, limit=limit, cursor=cursor

@@ -19,6 +19,7 @@ from edgedock.credentials import api as credentials_api
 from edgedock.credentials import service as credential_service
 from edgedock.credentials.schemas import CredentialCreate
 from edgedock.errors import EdgedockError
+from edgedock.pagination import MAX_CURSOR_LENGTH
 from edgedock.server import forms, web
 from edgedock.server.deps import KeyringDep, Session
 from edgedock.server.web_auth import CheckedForm, SignedIn, WebUser, text
@@ -40,7 +41,7 @@ async def list_credentials(
     session: Session,
     user: SignedIn,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
 ) -> Response:
     page = await credential_service.search(
         session, tenant_id=user.actor.tenant_id, q=q, limit=50, cursor=cursor or None

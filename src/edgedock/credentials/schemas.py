@@ -48,7 +48,7 @@ class CredentialCreate(BaseModel):
     @field_validator("username")
     @classmethod
     def _username(cls, value: str) -> str:
-        return clean_name(value, what="username", max_length=255)
+        return clean_name(value, what="username", max_length=255, key_max_length=None)
 
     @field_validator("password")
     @classmethod

@@ -31,7 +31,7 @@ from edgedock.credentials.schemas import (
 from edgedock.db import find_owned, insert_unique, lock_owned, utcnow
 from edgedock.devices.models import Device
 from edgedock.errors import ConfigurationError, Conflict, MethodNotAllowed, NotFound
-from edgedock.pagination import Page, by_name_key, matching, split_page
+from edgedock.pagination import Keyset, Page, SortKey, matching
 
 # Reading release rows from here (and not through the releases service) keeps the service graph
 # a DAG: releases → credentials. The models are read only, to list references.
@@ -42,6 +42,11 @@ from edgedock.text import fold
 ROTATION_ADVICE = (
     "image credentials cannot be changed; to rotate them, create new credentials, "
     "make new releases that use them, then delete the old ones"
+)
+
+ORDER = Keyset(
+    "credentials",
+    (SortKey(ImageCredential.label_key, "str"), SortKey(ImageCredential.id, "uuid")),
 )
 
 
@@ -178,12 +183,8 @@ async def search(
     """Ordered by label, case-insensitively; `q` matches label or username."""
     stmt = select(ImageCredential).where(ImageCredential.tenant_id == tenant_id)
     stmt = matching(stmt, q, ImageCredential.label_key, func.lower(ImageCredential.username))
-    stmt = by_name_key(
-        stmt, key=ImageCredential.label_key, id_=ImageCredential.id, cursor=cursor, limit=limit
-    )
-    page, next_cursor = split_page(
-        list((await session.scalars(stmt)).all()), limit=limit, key="label_key"
-    )
+    stmt = ORDER.apply(stmt, cursor=cursor, limit=limit)
+    page, next_cursor = ORDER.split((await session.scalars(stmt)).all(), limit=limit)
     used = await references_of(session, tenant_id=tenant_id, credential_ids=[c.id for c in page])
     return Page[CredentialRead](
         items=[to_read(c, use_count=len(used[c.id]), used_by=used[c.id]) for c in page],

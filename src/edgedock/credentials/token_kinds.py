@@ -24,7 +24,8 @@ def _b64json(segment: str) -> Any:
     try:
         raw = base64.urlsafe_b64decode(padded.replace("+", "-").replace("/", "_"))
         return json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: deeply nested JSON ("[[[[…") is no token we know; treat it as opaque.
         return None
 
 

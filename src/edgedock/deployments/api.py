@@ -17,7 +17,7 @@ from edgedock.deployments.schemas import (
     DeploymentRead,
     DeploymentUpgrade,
 )
-from edgedock.pagination import DEFAULT_LIMIT, Page
+from edgedock.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, Page
 from edgedock.server.deps import CurrentActor, Session
 
 router = APIRouter(prefix="/deployments", tags=["deployments"])
@@ -68,7 +68,7 @@ async def search_deployments(
     release_id: uuid.UUID | None = None,
     application_id: uuid.UUID | None = None,
     limit: int = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
 ) -> Page[DeploymentRead]:
     return await deployment_reading.search(
         session,
@@ -97,7 +97,7 @@ async def get_deployment_events(
     session: Session,
     actor: CurrentActor,
     limit: int = 100,
-    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
 ) -> Page[DeploymentEventRead]:
     deployment = await deployment_service.get(
         session, tenant_id=actor.tenant_id, deployment_id=parse_id(deployment_id)

@@ -14,6 +14,7 @@ from edgedock.deployments import api as deployments_api
 from edgedock.deployments import reading as deployment_reading
 from edgedock.deployments import service as deployment_service
 from edgedock.errors import EdgedockError, Invalid
+from edgedock.pagination import MAX_CURSOR_LENGTH
 from edgedock.releases import service as release_service
 from edgedock.server import forms, web
 from edgedock.server.deps import Session
@@ -35,7 +36,7 @@ async def list_deployments(
     request: Request,
     session: Session,
     user: SignedIn,
-    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
 ) -> Response:
     page = await deployment_reading.search(
         session, tenant_id=user.actor.tenant_id, limit=50, cursor=cursor or None

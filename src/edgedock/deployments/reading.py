@@ -22,10 +22,16 @@ from edgedock.deployments.schemas import (
 )
 from edgedock.deployments.service import Loaded
 from edgedock.devices.models import Device
-from edgedock.errors import Invalid
-from edgedock.pagination import Page, check_limit, decode_cursor, encode_cursor
+from edgedock.pagination import Keyset, Page, SortKey
 from edgedock.read.desired_state import needs_credentials
 from edgedock.releases.models import Release, ReleaseContainer
+
+DEPLOYMENT_ORDER = Keyset(
+    "deployments",
+    (SortKey(Deployment.created_at, "datetime"), SortKey(Deployment.id, "uuid")),
+    descending=True,
+)
+EVENT_ORDER = Keyset("deployment_events", (SortKey(DeploymentEvent.seq, "int"),), descending=True)
 
 
 async def load(session: AsyncSession, deployments: list[Deployment]) -> list[Loaded]:
@@ -133,7 +139,6 @@ async def search(
     cursor: str | None = None,
 ) -> Page[DeploymentRead]:
     """Newest first."""
-    check_limit(limit)
     stmt = select(Deployment).where(Deployment.tenant_id == tenant_id)
     if device_id:
         stmt = stmt.where(Deployment.device_id == device_id)
@@ -143,21 +148,8 @@ async def search(
         stmt = stmt.join(Release, Release.id == Deployment.release_id).where(
             Release.application_id == application_id
         )
-    if cursor:
-        (last_id,) = decode_cursor(cursor, size=1, types=(str,))
-        try:
-            last = await session.get(Deployment, uuid.UUID(last_id))
-        except ValueError:
-            raise Invalid("cursor is not one this server handed out", field="cursor") from None
-        if last is not None:
-            stmt = stmt.where(
-                (Deployment.created_at < last.created_at)
-                | ((Deployment.created_at == last.created_at) & (Deployment.id < last.id))
-            )
-    stmt = stmt.order_by(Deployment.created_at.desc(), Deployment.id.desc()).limit(limit + 1)
-    rows = list((await session.scalars(stmt)).all())
-    page = rows[:limit]
-    next_cursor = encode_cursor([str(page[-1].id)]) if len(rows) > limit else None
+    stmt = DEPLOYMENT_ORDER.apply(stmt, cursor=cursor, limit=limit)
+    page, next_cursor = DEPLOYMENT_ORDER.split((await session.scalars(stmt)).all(), limit=limit)
     return Page[DeploymentRead](
         items=[to_read(x) for x in await load(session, page)], next_cursor=next_cursor
     )
@@ -167,14 +159,9 @@ async def events(
     session: AsyncSession, *, deployment: Deployment, limit: int = 100, cursor: str | None = None
 ) -> Page[DeploymentEventRead]:
     """The timeline, newest first."""
-    check_limit(limit)
     stmt = select(DeploymentEvent).where(DeploymentEvent.deployment_id == deployment.id)
-    if cursor:
-        (last_seq,) = decode_cursor(cursor, size=1, types=(int,))
-        stmt = stmt.where(DeploymentEvent.seq < last_seq)
-    rows = list(
-        (await session.scalars(stmt.order_by(DeploymentEvent.seq.desc()).limit(limit + 1))).all()
-    )
+    stmt = EVENT_ORDER.apply(stmt, cursor=cursor, limit=limit)
+    rows, next_cursor = EVENT_ORDER.split((await session.scalars(stmt)).all(), limit=limit)
     names = dict(
         (
             await session.execute(
@@ -193,7 +180,6 @@ async def events(
             container=names.get(e.container_id) if e.container_id else None,
             message=e.message,
         )
-        for e in rows[:limit]
+        for e in rows
     ]
-    next_cursor = encode_cursor([rows[limit - 1].seq]) if len(rows) > limit else None
     return Page[DeploymentEventRead](items=items, next_cursor=next_cursor)

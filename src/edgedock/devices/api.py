@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from edgedock.devices import service as device_service
 from edgedock.devices.schemas import DeviceCreate, DeviceCreated, DeviceRead
-from edgedock.pagination import DEFAULT_LIMIT, Page
+from edgedock.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, Page
 from edgedock.server.deps import CurrentActor, Session
 
 router = APIRouter(prefix="/devices", tags=["devices"])
@@ -34,7 +34,7 @@ async def search_devices(
     actor: CurrentActor,
     q: Annotated[str | None, Query(max_length=200)] = None,
     limit: int = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
 ) -> Page[DeviceRead]:
     return await device_service.search(
         session, tenant_id=actor.tenant_id, q=q, limit=limit, cursor=cursor

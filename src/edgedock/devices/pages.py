@@ -17,6 +17,7 @@ from edgedock.devices import api as devices_api
 from edgedock.devices import service as device_service
 from edgedock.devices.schemas import DeviceCreate, DeviceRead
 from edgedock.errors import EdgedockError
+from edgedock.pagination import MAX_CURSOR_LENGTH
 from edgedock.server import forms, web
 from edgedock.server.deps import Session
 from edgedock.server.web_auth import CheckedForm, SignedIn, WebUser, text
@@ -51,7 +52,7 @@ async def list_devices(
     session: Session,
     user: SignedIn,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
 ) -> Response:
     page = await device_service.search(
         session, tenant_id=user.actor.tenant_id, q=q, limit=50, cursor=cursor or None

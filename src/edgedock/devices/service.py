@@ -19,12 +19,14 @@ from edgedock.deployments.models import Deployment
 from edgedock.devices.models import Device
 from edgedock.devices.schemas import DeviceCreate, DeviceRead
 from edgedock.errors import Conflict, NotFound
-from edgedock.pagination import Page, by_name_key, matching, split_page
+from edgedock.pagination import Keyset, Page, SortKey, matching
 from edgedock.text import fold
 
 DEVICE_TOKEN_PREFIX = "edd"  # noqa: S105 - a public prefix, not a secret
 # A device long-polls for up to a minute; three missed polls and it is shown offline.
 ONLINE_WINDOW = timedelta(minutes=3)
+
+ORDER = Keyset("devices", (SortKey(Device.name_key, "str"), SortKey(Device.id, "uuid")))
 
 
 class DeviceNotFound(NotFound):
@@ -115,10 +117,8 @@ async def search(
 ) -> Page[DeviceRead]:
     stmt = select(Device).where(Device.tenant_id == tenant_id)
     stmt = matching(stmt, q, Device.name_key)
-    stmt = by_name_key(stmt, key=Device.name_key, id_=Device.id, cursor=cursor, limit=limit)
-    page, next_cursor = split_page(
-        list((await session.scalars(stmt)).all()), limit=limit, key="name_key"
-    )
+    stmt = ORDER.apply(stmt, cursor=cursor, limit=limit)
+    page, next_cursor = ORDER.split((await session.scalars(stmt)).all(), limit=limit)
     counts = await deployment_counts(session, device_ids=[d.id for d in page])
     return Page[DeviceRead](
         items=[to_read(d, deployment_count=counts.get(d.id, 0)) for d in page],

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from edgedock.applications import api as applications_api
 from edgedock.applications import service as application_service
-from edgedock.pagination import DEFAULT_LIMIT, Page
+from edgedock.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, Page
 from edgedock.releases import service as release_service
 from edgedock.releases.schemas import ReleaseCreate, ReleaseRead
 from edgedock.server.deps import CurrentActor, Session
@@ -47,7 +47,7 @@ async def search_releases(
     session: Session,
     actor: CurrentActor,
     limit: int = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
 ) -> Page[ReleaseRead]:
     """Newest first."""
     application = await application_service.get(

@@ -8,10 +8,9 @@ the only edge between the two services (deleting an application deletes its rele
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -23,12 +22,17 @@ from edgedock.audit import service as audit_service
 from edgedock.credentials import service as credential_service
 from edgedock.credentials.models import ImageCredential
 from edgedock.db import lock_owned, lock_shared
-from edgedock.errors import Conflict, Invalid, MethodNotAllowed, NotFound
-from edgedock.pagination import Page, check_limit, decode_cursor, encode_cursor
+from edgedock.errors import Conflict, MethodNotAllowed, NotFound
+from edgedock.pagination import Keyset, Page, SortKey
 from edgedock.releases import in_use, reading
 from edgedock.releases.models import Release, ReleaseContainer
 from edgedock.releases.schemas import ContainerCreate, ReleaseCreate, ReleaseRead
 
+ORDER = Keyset(
+    "releases",
+    (SortKey(Release.created_at, "datetime"), SortKey(Release.id, "uuid")),
+    descending=True,
+)
 IMMUTABLE_ADVICE = (
     "releases are immutable: to change anything, create a new release with a new version"
 )
@@ -254,36 +258,15 @@ async def search(
     cursor: str | None = None,
 ) -> Page[ReleaseRead]:
     """An application's releases, newest first."""
-    check_limit(limit)
     stmt = (
         select(Release)
         .where(Release.application_id == application.id)
         .options(selectinload(Release.containers))
     )
-    if cursor:
-        last_at, last_id = decode_cursor(cursor, size=2, types=(str, str))
-        at, rid = _cursor_values(last_at, last_id)
-        stmt = stmt.where(
-            or_(Release.created_at < at, (Release.created_at == at) & (Release.id < rid))
-        )
-    stmt = stmt.order_by(Release.created_at.desc(), Release.id.desc()).limit(limit + 1)
-    rows = list((await session.scalars(stmt)).all())
-    page = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        next_cursor = encode_cursor([page[-1].created_at.isoformat(), str(page[-1].id)])
+    stmt = ORDER.apply(stmt, cursor=cursor, limit=limit)
+    page, next_cursor = ORDER.split((await session.scalars(stmt)).all(), limit=limit)
     items = await reading.to_read(session, application=application, releases=page)
     return Page[ReleaseRead](items=items, next_cursor=next_cursor)
-
-
-def _cursor_values(at: str, release_id: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        parsed_at, parsed_id = datetime.fromisoformat(at), uuid.UUID(release_id)
-    except ValueError:
-        raise Invalid("cursor is not one this server handed out", field="cursor") from None
-    if parsed_at.tzinfo is None:
-        raise Invalid("cursor is not one this server handed out", field="cursor")
-    return parsed_at, parsed_id
 
 
 async def counts(

@@ -12,8 +12,13 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from edgedock.errors import EdgedockError
+from edgedock.text import scrub
 
 log = logging.getLogger("edgedock.server")
+
+MAX_MESSAGE = 1000
+MAX_FIELD = 200
+MAX_ERRORS = 50
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -51,9 +56,11 @@ def _render(
         if render is not None:
             response: Response = render(request, status, message)
             return response
-    body: dict[str, Any] = {"code": code, "message": message}
+    # Messages and fields may name a value the client sent (a dict key, an id): made encodable
+    # and bounded here, so that answering a bad input can never itself fail.
+    body: dict[str, Any] = {"code": code, "message": scrub(message, MAX_MESSAGE)}
     if field:
-        body["field"] = field
+        body["field"] = scrub(field, MAX_FIELD)
     if extra:
         body.update(extra)
     return JSONResponse({"error": body}, status_code=status, headers=headers)
@@ -108,8 +115,11 @@ def install(app: FastAPI) -> None:
         first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
         field = _field_of(tuple(first.get("loc", ())))
         details = [
-            {"field": _field_of(tuple(e.get("loc", ()))), "message": _validation_message(e)}
-            for e in errors
+            {
+                "field": scrub(_field_of(tuple(e.get("loc", ()))), MAX_FIELD),
+                "message": scrub(_validation_message(e), MAX_MESSAGE),
+            }
+            for e in errors[:MAX_ERRORS]
         ]
         # Never echo `input`: it may be the password.
         return _render(

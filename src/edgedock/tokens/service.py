@@ -32,7 +32,7 @@ async def create(
 ) -> tuple[ApiToken, str]:
     """Returns the row and the token; the token is not kept and cannot be shown again."""
     try:
-        name = clean_name(name, what="token name", max_length=100)
+        name = clean_name(name, what="token name", max_length=100, key_max_length=None)
     except ValueError as exc:
         raise Invalid(str(exc), field="name") from exc
     plaintext = new_token(TOKEN_PREFIX)
