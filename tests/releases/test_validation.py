@@ -223,9 +223,11 @@ async def test_create_release_refuses_invalid_value_with_field(api, payload, fie
     assert response.status_code == 422, response.text
     error = response.json()["error"]
     assert error["code"] == "invalid"
-    assert error["field"] == field
-    assert error["message"].startswith(f"{field}: ")
-    assert len(error["message"]) > len(f"{field}: ")
+    # Error answers bound what they echo: a field named by a 256-character env key is cut.
+    shown = error["field"].removesuffix("…")
+    assert shown == field or (error["field"].endswith("…") and field.startswith(shown))
+    assert error["message"].startswith(f"{shown}")
+    assert len(error["message"]) > len(f"{shown}: ")
     listed = await api.get(f"/api/v1/applications/{app['id']}/releases")
     assert listed.json()["items"] == []
 
