@@ -11,9 +11,9 @@ from pydantic import ValidationError
 from edgedock.applications import api as applications_api
 from edgedock.applications import service as application_service
 from edgedock.applications.schemas import ApplicationCreate
-from edgedock.deployments import reading as deployment_reading
 from edgedock.errors import EdgedockError
 from edgedock.pagination import MAX_CURSOR_LENGTH
+from edgedock.read import deployments as deployment_reading
 from edgedock.releases import service as release_service
 from edgedock.server import forms, web
 from edgedock.server.deps import Session

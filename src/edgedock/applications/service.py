@@ -15,7 +15,7 @@ from edgedock.audit import service as audit_service
 from edgedock.db import find_owned, insert_unique, lock_owned
 from edgedock.errors import Conflict, NotFound
 from edgedock.pagination import Keyset, Page, SortKey, matching
-from edgedock.releases import in_use
+from edgedock.read import in_use
 from edgedock.releases import service as release_service
 from edgedock.text import fold
 

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from edgedock.deployments import reading as deployment_reading
 from edgedock.deployments import service as deployment_service
 from edgedock.deployments.schemas import (
     DeploymentBatch,
@@ -18,6 +17,7 @@ from edgedock.deployments.schemas import (
     DeploymentUpgrade,
 )
 from edgedock.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, Page
+from edgedock.read import deployments as deployment_reading
 from edgedock.server.deps import CurrentActor, Session
 
 router = APIRouter(prefix="/deployments", tags=["deployments"])

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from edgedock.applications import service as application_service
 from edgedock.deployments import api as deployments_api
-from edgedock.deployments import reading as deployment_reading
 from edgedock.deployments import service as deployment_service
 from edgedock.errors import EdgedockError, Invalid
 from edgedock.pagination import MAX_CURSOR_LENGTH
+from edgedock.read import deployments as deployment_reading
 from edgedock.releases import service as release_service
 from edgedock.server import forms, web
 from edgedock.server.deps import Session

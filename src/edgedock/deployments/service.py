@@ -6,7 +6,6 @@ Every change marks the device (edgedock.notify) so that its long poll wakes up a
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
@@ -33,18 +32,6 @@ class DeploymentNotFound(NotFound):
 
 class AlreadyDeployed(Conflict):
     code = "already_deployed"
-
-
-@dataclass
-class Loaded:
-    """A deployment with everything its read model and its desired state need."""
-
-    deployment: Deployment
-    device: Device
-    release: Release
-    application: Application
-    containers: list[ReleaseContainer]
-    states: dict[uuid.UUID, ContainerState]
 
 
 async def add_event(

@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from edgedock.audit import service as audit_service
 from edgedock.audit.schemas import AuditFilter
-from edgedock.deployments import reading as deployment_reading
 from edgedock.devices import api as devices_api
 from edgedock.devices import service as device_service
 from edgedock.devices.schemas import DeviceCreate, DeviceRead
 from edgedock.errors import EdgedockError
 from edgedock.pagination import MAX_CURSOR_LENGTH
+from edgedock.read import deployments as deployment_reading
 from edgedock.server import forms, web
 from edgedock.server.deps import Session
 from edgedock.server.web_auth import CheckedForm, SignedIn, WebUser, text

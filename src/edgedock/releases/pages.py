@@ -15,10 +15,10 @@ from edgedock.applications import api as applications_api
 from edgedock.applications import service as application_service
 from edgedock.applications.models import Application
 from edgedock.credentials import service as credential_service
-from edgedock.deployments import reading as deployment_reading
 from edgedock.deployments import service as deployment_service
 from edgedock.devices import service as device_service
 from edgedock.errors import EdgedockError, Invalid
+from edgedock.read import deployments as deployment_reading
 from edgedock.releases import api as releases_api
 from edgedock.releases import form as release_form
 from edgedock.releases import service as release_service

@@ -24,7 +24,8 @@ from edgedock.credentials.models import ImageCredential
 from edgedock.db import lock_owned, lock_shared
 from edgedock.errors import Conflict, MethodNotAllowed, NotFound
 from edgedock.pagination import Keyset, Page, SortKey
-from edgedock.releases import in_use, reading
+from edgedock.read import in_use
+from edgedock.read import releases as reading
 from edgedock.releases.models import Release, ReleaseContainer
 from edgedock.releases.schemas import ContainerCreate, ReleaseCreate, ReleaseRead
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +21,6 @@ from edgedock.deployments.schemas import (
     DeploymentRead,
     OverallStatus,
 )
-from edgedock.deployments.service import Loaded
 from edgedock.devices.models import Device
 from edgedock.pagination import Keyset, Page, SortKey
 from edgedock.read.desired_state import needs_credentials
@@ -32,6 +32,18 @@ DEPLOYMENT_ORDER = Keyset(
     descending=True,
 )
 EVENT_ORDER = Keyset("deployment_events", (SortKey(DeploymentEvent.seq, "int"),), descending=True)
+
+
+@dataclass
+class Loaded:
+    """A deployment with everything its read model and its desired state need."""
+
+    deployment: Deployment
+    device: Device
+    release: Release
+    application: Application
+    containers: list[ReleaseContainer]
+    states: dict[uuid.UUID, ContainerState]
 
 
 async def load(session: AsyncSession, deployments: list[Deployment]) -> list[Loaded]:
