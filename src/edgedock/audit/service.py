@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edgedock.actors import Actor
@@ -65,6 +65,14 @@ async def record(
     if flush:
         await session.flush()
     return event
+
+
+async def record_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Append many events (each built by `values`) in one multi-row INSERT, in the caller's
+    transaction: a roll-out to thousands of devices writes its audit trail in one statement."""
+    if rows:
+        connection = await session.connection()
+        await connection.execute(insert(cast(Table, AuditEvent.__table__)), rows)
 
 
 def values(

@@ -48,7 +48,7 @@ async def create_deployment(
 async def create_deployments(
     data: DeploymentCreateMany, session: Session, actor: CurrentActor
 ) -> DeploymentBatch:
-    """Deploy one release to up to 1000 devices in one transaction: all of them, or none."""
+    """Deploy one release to up to 10,000 devices in one transaction: all of them, or none."""
     deployments = await deployment_service.create_many(
         session,
         actor=actor,

@@ -6,9 +6,10 @@ Every change marks the device (edgedock.notify) so that its long poll wakes up a
 from __future__ import annotations
 
 import uuid
+from typing import cast
 
+from sqlalchemy import Table, insert, select
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -139,31 +140,48 @@ async def create_many(
             field=field,
         ) from exc
     message = f"{application.name} {release.version} deployed by {actor.name} ({desired})"
+    # Written as three multi-row INSERTs, not thousands of ORM objects: a roll-out to a fleet
+    # costs one statement per kind of row.
+    now = utcnow()
+    states = [
+        {"deployment_id": d.id, "container_id": c, "status": "pending", "updated_at": now}
+        for d in deployments
+        for c in containers
+    ]
+    events = [
+        {"deployment_id": d.id, "kind": "deployed", "message": message, "at": now}
+        for d in deployments
+    ]
+    await audit_service.record_many(
+        session,
+        [
+            audit_service.values(
+                actor=actor,
+                action="deployments.created",
+                resource_type="deployment",
+                resource_id=d.id,
+                device_id=d.device_id,
+                summary=f"deployed {application.name} {release.version} to device "
+                f"{devices[d.device_id].name!r}",
+                details={
+                    "release_id": str(release.id),
+                    "application": application.name,
+                    "version": release.version,
+                    "device": devices[d.device_id].name,
+                },
+            )
+            for d in deployments
+        ],
+    )
+    connection = await session.connection()
+    for table, rows in (
+        (ContainerState.__table__, states),
+        (DeploymentEvent.__table__, events),
+    ):
+        if rows:
+            await connection.execute(insert(cast(Table, table)), rows)
     for deployment in deployments:
-        device = devices[deployment.device_id]
-        session.add_all(
-            ContainerState(deployment_id=deployment.id, container_id=c, status="pending")
-            for c in containers
-        )
-        session.add(DeploymentEvent(deployment_id=deployment.id, kind="deployed", message=message))
-        await audit_service.record(
-            session,
-            actor=actor,
-            action="deployments.created",
-            resource_type="deployment",
-            resource_id=deployment.id,
-            device_id=device.id,
-            summary=f"deployed {application.name} {release.version} to device {device.name!r}",
-            details={
-                "release_id": str(release.id),
-                "application": application.name,
-                "version": release.version,
-                "device": device.name,
-            },
-            flush=False,
-        )
-        notify.mark(session, device.id)
-    await session.flush()
+        notify.mark(session, deployment.device_id)
     order = {d: i for i, d in enumerate(wanted)}
     return sorted(deployments, key=lambda d: order[d.device_id])
 
