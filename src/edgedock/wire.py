@@ -90,7 +90,9 @@ class StatusEvent(_Wire):
     container_id: str | None = None
     kind: str = Field(max_length=40)
     message: str = Field(max_length=4000)
-    at: datetime
+    # When it happened, on the device's clock (tz-aware). The server stores it as the event's
+    # time when it is plausible, and its arrival time otherwise (or when it is absent).
+    at: datetime | None = None
 
 
 class StatusReport(_Wire):
