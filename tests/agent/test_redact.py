@@ -16,9 +16,7 @@ from edgedock.agent.redact import REDACTED, redact
 
 PASSWORD = 'p"a\\ss<w>&d-é€?>~'
 USERNAME = "robot"
-HEADER = registry_auth.encode(
-    username=USERNAME, password=PASSWORD, serveraddress="localhost:5055"
-)
+HEADER = registry_auth.encode(username=USERNAME, password=PASSWORD, serveraddress="localhost:5055")
 RAW_HEADER = base64.urlsafe_b64decode(HEADER)
 
 # What an engine could print, form by form. None of these may survive redaction.

@@ -34,7 +34,7 @@ _UNICODE_ESCAPE = re.compile(r"\\u([0-9a-f]{4})")
 
 
 def _base64_forms(raw: bytes) -> set[str]:
-    forms = set()
+    forms: set[str] = set()
     for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
         text = encoded.decode("ascii")
         forms.update((text, text.rstrip("=")))
@@ -43,7 +43,7 @@ def _base64_forms(raw: bytes) -> set[str]:
 
 def _json_forms(secret: str) -> set[str]:
     """The secret as it appears inside a JSON string, escaped the ways encoders escape it."""
-    forms = set()
+    forms: set[str] = set()
     for ensure_ascii in (True, False):
         escaped = json.dumps(secret, ensure_ascii=ensure_ascii)[1:-1]
         forms.add(escaped)

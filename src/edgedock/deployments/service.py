@@ -6,8 +6,8 @@ Every change marks the device (edgedock.notify) so that its long poll wakes up a
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
