@@ -27,7 +27,7 @@ Mode = Literal["pass", "cut", "blackhole", "drop"]
 _CHUNK = 65536
 
 
-@dataclass
+@dataclass(eq=False)
 class _Link:
     client: asyncio.StreamWriter
     upstream: asyncio.StreamWriter | None = None
