@@ -272,9 +272,14 @@ class Database:
     # one outer transaction construct a Database without it.
     queue_transactions: bool = False
     # At most this many units of work hold a connection at once; the rest wait their turn
-    # here, without a deadline, instead of in the pool, whose 30 s timeout would turn a
-    # thousand devices woken together into errors. SQLAlchemy's default pool holds 5 + 10.
+    # here instead of in the pool, whose 30 s timeout would turn a thousand devices woken
+    # together into errors. SQLAlchemy's default pool holds 5 + 10.
     max_concurrent: int = 15
+    # How long a unit of work waits for its turn (the writers' queue and a slot) before it
+    # answers 503: long enough for any fan-out a healthy database serves in well under a
+    # second, short enough that an outage, which holds every slot until its deadlines end,
+    # does not keep clients waiting past their own time-outs. None waits forever.
+    turn_timeout: float | None = None
     _turn: asyncio.Lock | None = field(default=None, init=False, repr=False)
     _slots: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
 
@@ -282,7 +287,12 @@ class Database:
     def connect(cls, url: str, *, timeout: float = DEFAULT_TIMEOUT) -> Database:
         engine = make_engine(url, **deadline_options(url, timeout=timeout))
         sessions = async_sessionmaker(engine, expire_on_commit=False)
-        return cls(engine, sessions, queue_transactions=engine.dialect.name == "sqlite")
+        return cls(
+            engine,
+            sessions,
+            queue_transactions=engine.dialect.name == "sqlite",
+            turn_timeout=2 * timeout,
+        )
 
     def _queue(self) -> contextlib.AbstractAsyncContextManager[object]:
         """SQLite takes one writer at a time; this process queues its transactions itself.
@@ -304,12 +314,26 @@ class Database:
         return self._slots
 
     @asynccontextmanager
+    async def _turn_for(self, *, write: bool) -> AsyncIterator[None]:
+        """The writers' queue (for a write) and a slot, waited for up to `turn_timeout`."""
+        async with contextlib.AsyncExitStack() as held:
+            try:
+                async with asyncio.timeout(self.turn_timeout):
+                    if write:
+                        await held.enter_async_context(self._queue())
+                    await held.enter_async_context(self._slot())
+            except TimeoutError:
+                raise DatabaseUnavailable(
+                    f"no free database slot within {self.turn_timeout:.0f} s"
+                ) from None
+            yield
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits when the block ends normally, rolls back otherwise."""
         async with (
             _translated(),
-            self._queue(),
-            self._slot(),
+            self._turn_for(write=True),
             self.sessions() as session,
             session.begin(),
         ):
@@ -321,7 +345,12 @@ class Database:
         readers beside the writer, which is what lets a thousand woken devices read their
         desired state at once. Writing in it is a bug (SQLite would refuse on contention).
         """
-        async with _translated(), self._slot(), self.sessions() as session, session.begin():
+        async with (
+            _translated(),
+            self._turn_for(write=False),
+            self.sessions() as session,
+            session.begin(),
+        ):
             # The connection is procured with the option before its BEGIN is emitted.
             await session.connection(execution_options={READ_ONLY: True})
             yield session

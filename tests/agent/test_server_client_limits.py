@@ -113,9 +113,10 @@ def test_desired_state_over_the_size_limit_is_refused_fake_server(declared: bool
         return httpx.Response(200, content=chunks)
 
     transport = httpx.MockTransport(handler)
-    with ServerClient(
-        "http://srv.test", token="t", max_answer_bytes=4096, transport=transport
-    ) as c, pytest.raises(ServerAnswerTooLarge, match="larger than 4096 bytes"):
+    with (
+        ServerClient("http://srv.test", token="t", max_answer_bytes=4096, transport=transport) as c,
+        pytest.raises(ServerAnswerTooLarge, match="larger than 4096 bytes"),
+    ):
         c.desired_state(etag=None, wait=0)
 
 
@@ -145,9 +146,12 @@ def test_refused_token_names_the_token_file_fake_server(tmp_path: Path) -> None:
     token_file = tmp_path / "device.token"
     body = {"error": {"code": "unauthorized", "message": "the device token is not valid"}}
     transport = httpx.MockTransport(lambda r: httpx.Response(401, json=body))
-    with ServerClient(
-        "http://srv.test", token="t", token_file=token_file, transport=transport
-    ) as client, pytest.raises(ServerRejected) as caught:
+    with (
+        ServerClient(
+            "http://srv.test", token="t", token_file=token_file, transport=transport
+        ) as client,
+        pytest.raises(ServerRejected) as caught,
+    ):
         client.desired_state(etag=None, wait=0)
     assert str(token_file) in str(caught.value)
     assert "the device token is not valid" in str(caught.value)

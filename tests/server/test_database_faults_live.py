@@ -69,11 +69,16 @@ def _wait_until_ready(server: LiveServer) -> None:
     raise AssertionError(f"the server did not become ready again:\n{server.log()[-3000:]}")
 
 
-def _release_body(name: str) -> dict[str, object]:
+def _release_body() -> dict[str, object]:
     return {
         "version": "1.0.0",
         "containers": [factories.container(n, "busybox:1.36") for n in ("a", "b", "c")],
     }
+
+
+def _local_address(response: httpx.Response) -> object:
+    """The client end of the connection that carried ``response``."""
+    return response.extensions["network_stream"].get_extra_info("client_addr")
 
 
 def _assert_unavailable(response: httpx.Response) -> None:
@@ -92,8 +97,10 @@ def test_api_answers_503_before_the_client_gives_up_database_fault(
         app = api.post("/api/v1/applications", json={"name": name}).json()
         proxy.set_mode(mode)
         # Both on one keep-alive connection: the first 503 must leave it usable.
-        created = api.post(f"/api/v1/applications/{app['id']}/releases", json=_release_body(name))
+        created = api.post(f"/api/v1/applications/{app['id']}/releases", json=_release_body())
+        first_connection = _local_address(created)
         listed = api.get("/api/v1/devices")
+        assert _local_address(listed) == first_connection, "the 503 closed the connection"
     _assert_unavailable(created)
     _assert_unavailable(listed)
 
