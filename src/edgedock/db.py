@@ -362,6 +362,8 @@ class Database:
         """
         try:
             async with asyncio.timeout(deadline), _translated(), self.engine.connect() as conn:
+                # Read-only: on SQLite a plain BEGIN, never the writers' lock.
+                await conn.execution_options(**{READ_ONLY: True})
                 await conn.exec_driver_sql("SELECT 1")
         except TimeoutError as exc:
             raise DatabaseUnavailable("no answer within the readiness deadline") from exc
