@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     port: int = 8000
     log_level: str = "INFO"
     # Seconds a database statement may take (connecting: half); past it a request answers 503.
-    database_timeout: float = Field(default=10.0, gt=0, le=300)
+    database_timeout: float = Field(default=5.0, gt=0, le=300)
     # A long poll never waits longer than this, whatever the device asks for.
     max_poll_wait: float = 60.0
 

@@ -97,8 +97,10 @@ def async_url(url: str) -> str:
 # a minute); the client gives up on a statement whose answer never comes (a silently dropped
 # connection: no reset, and no cancel reaches the server) a little later, and on connecting
 # after half of it. A pooled connection is pinged before use, so one that died while idle is
-# replaced instead of failing the request.
-DEFAULT_TIMEOUT = 10.0
+# replaced instead of failing the request. In the worst outage a request waits for its turn
+# (2 x timeout, see Database.turn_timeout), the ping (timeout + 2) and a connect (timeout / 2):
+# 24.5 s at the default, an answer before a client's usual 30 s time-out.
+DEFAULT_TIMEOUT = 5.0
 IDLE_IN_TRANSACTION_TIMEOUT = 60.0
 
 

@@ -4,7 +4,7 @@ What must hold through each fault: requests answer 503 `database_unavailable` wi
 `Retry-After` before the client's own 30 s time-out (never a hang, never a 500), the answer
 keeps the connection usable, the log says it once per request without a traceback, nothing is
 half-written, `/readyz` fails while `/healthz` lives, and requests succeed again once the
-database is back. The server's database deadline is set to 2 s so that the file stays short.
+database is back. The server's database deadline is set to 1 s so that the file stays short.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServ
     try:
         with tcp_proxy(host, int(port)) as proxy:
             proxied_url = f"postgresql://postgres@127.0.0.1:{proxy.port}/{name}"
-            env = {**server_env(folder, proxied_url), "EDGEDOCK_DATABASE_TIMEOUT": "2"}
+            env = {**server_env(folder, proxied_url), "EDGEDOCK_DATABASE_TIMEOUT": "1"}
             with running_server(folder / "server", proxied_url, env=env) as server:
                 yield server, proxy
     finally:
