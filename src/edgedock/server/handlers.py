@@ -89,14 +89,9 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, Unavailable):
             # Expected in an outage: one line per request, no traceback, and an answer that
             # keeps the connection open and tells clients when to come back.
-            reason = getattr(exc, "reason", "")
-            log.warning(
-                "%s %s: %s%s",
-                request.method,
-                request.url.path,
-                exc.code,
-                f" ({reason})" * bool(reason),
-            )
+            reason = getattr(exc, "reason", None)
+            detail = f"{exc.code} ({reason})" if reason else exc.code
+            log.warning("%s %s: %s", request.method, request.url.path, detail)
             headers = {"Retry-After": str(exc.retry_after)}
         elif exc.status >= 500:
             log.error("%s: %s", exc.code, exc.message)
