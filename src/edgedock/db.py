@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import DateTime, MetaData, event
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -25,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from edgedock.errors import Unavailable
+from edgedock import outages
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -92,91 +90,6 @@ def async_url(url: str) -> str:
     raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}")
 
 
-# Deadlines that turn a dead or black-holed database into a fast error instead of a hang.
-# PostgreSQL cancels a statement after `timeout` seconds (and ends a transaction left idle for
-# a minute); the client gives up on a statement whose answer never comes (a silently dropped
-# connection: no reset, and no cancel reaches the server) a little later, and on connecting
-# after half of it. A pooled connection is pinged before use, so one that died while idle is
-# replaced instead of failing the request. In the worst outage a request waits for its turn
-# (2 x timeout, see Database.turn_timeout), the ping (timeout + 2) and a connect (timeout / 2):
-# 24.5 s at the default, an answer before a client's usual 30 s time-out.
-DEFAULT_TIMEOUT = 5.0
-IDLE_IN_TRANSACTION_TIMEOUT = 60.0
-
-
-def deadline_options(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
-    """Engine options bounding every wait on the database, for processes that serve requests."""
-    if make_url(url).get_backend_name() == "sqlite":
-        return {"pool_pre_ping": True}
-    return {
-        "pool_pre_ping": True,
-        "pool_timeout": timeout,
-        "connect_args": {
-            "timeout": max(1.0, timeout / 2),
-            "command_timeout": timeout + 2.0,
-            "server_settings": {
-                "statement_timeout": str(int(timeout * 1000)),
-                "idle_in_transaction_session_timeout": str(int(IDLE_IN_TRANSACTION_TIMEOUT * 1000)),
-            },
-        },
-    }
-
-
-class DatabaseUnavailable(Unavailable):
-    """The database did not answer, refused the connection, or dropped it: try again later.
-
-    The message is fixed; ``reason`` (the kind of failure, never a statement or parameter)
-    is for the server's log only.
-    """
-
-    code = "database_unavailable"
-
-    def __init__(self, reason: str) -> None:
-        super().__init__("the database is unavailable; try again shortly")
-        self.reason = reason
-
-
-def _asyncpg_unavailable() -> tuple[type[BaseException], ...]:
-    try:
-        import asyncpg
-    except ImportError:  # a SQLite-only install
-        return ()
-    return (
-        asyncpg.exceptions.PostgresConnectionError,  # connection lost, refused, too many
-        asyncpg.exceptions.OperatorInterventionError,  # statement timeout, admin shutdown
-        asyncpg.exceptions.InterfaceError,  # "connection is closed" and its kin
-    )
-
-
-def unavailability(exc: BaseException) -> str | None:
-    """What made the database unavailable, if ``exc`` says it was; ``None`` for other errors.
-
-    Looks through SQLAlchemy's wrappers and the driver's chain: asyncpg raises connection
-    errors, time-outs and OSErrors of its own, SQLAlchemy wraps some of them and not others.
-    """
-    if isinstance(exc, sa_exc.TimeoutError):
-        return "no connection free in the pool"
-    if isinstance(exc, sa_exc.DBAPIError) and (
-        exc.connection_invalidated
-        or isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError))
-    ):
-        return type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__
-    network: tuple[type[BaseException], ...] = (
-        ConnectionError,
-        TimeoutError,
-        socket.gaierror,
-        *_asyncpg_unavailable(),
-    )
-    link: BaseException | None = exc
-    for _ in range(8):  # a chain is short; a cycle must not loop forever
-        if link is None:
-            return None
-        if isinstance(link, network):
-            return type(link).__name__
-        link = link.__cause__ or link.__context__
-    return None
-
-
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # hide_parameters: statement parameters are user input and never belong in a log line.
     engine = create_async_engine(async_url(url), hide_parameters=True, **kwargs)
@@ -184,19 +97,8 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     else:
-        _drop_broken_connections(engine)
+        outages.drop_broken_connections(engine)
     return engine
-
-
-def _drop_broken_connections(engine: AsyncEngine) -> None:
-    # A statement that timed out on the client left its connection in an unknown state (the
-    # answer may still arrive, or never): SQLAlchemy treats only the driver's own disconnect
-    # errors as fatal, so tell it that these are too. The pool then drops the connection
-    # instead of rolling back on it (another wait as long) and handing it to the next request.
-    @event.listens_for(engine.sync_engine, "handle_error")
-    def _on_error(context: Any) -> None:
-        if not context.is_disconnect and unavailability(context.original_exception):
-            context.is_disconnect = True
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -252,18 +154,6 @@ async def insert_unique(session: AsyncSession, row: Base, *, duplicate: Exceptio
         raise duplicate from exc
 
 
-@asynccontextmanager
-async def _translated() -> AsyncIterator[None]:
-    """Database unavailability becomes `DatabaseUnavailable`, once, at this boundary."""
-    try:
-        yield
-    except Exception as exc:
-        reason = None if isinstance(exc, Unavailable) else unavailability(exc)
-        if reason is None:
-            raise
-        raise DatabaseUnavailable(reason) from exc
-
-
 @dataclass
 class Database:
     """An engine and the session factory bound to it; tests bind the factory to a savepoint."""
@@ -286,8 +176,8 @@ class Database:
     _slots: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
 
     @classmethod
-    def connect(cls, url: str, *, timeout: float = DEFAULT_TIMEOUT) -> Database:
-        engine = make_engine(url, **deadline_options(url, timeout=timeout))
+    def connect(cls, url: str, *, timeout: float = outages.DEFAULT_TIMEOUT) -> Database:
+        engine = make_engine(url, **outages.deadline_options(url, timeout=timeout))
         sessions = async_sessionmaker(engine, expire_on_commit=False)
         return cls(
             engine,
@@ -325,7 +215,7 @@ class Database:
                         await held.enter_async_context(self._queue())
                     await held.enter_async_context(self._slot())
             except TimeoutError:
-                raise DatabaseUnavailable(
+                raise outages.DatabaseUnavailable(
                     f"no free database slot within {self.turn_timeout:.0f} s"
                 ) from None
             yield
@@ -334,7 +224,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits when the block ends normally, rolls back otherwise."""
         async with (
-            _translated(),
+            outages.translated(),
             self._turn_for(write=True),
             self.sessions() as session,
             session.begin(),
@@ -348,7 +238,7 @@ class Database:
         desired state at once. Writing in it is a bug (SQLite would refuse on contention).
         """
         async with (
-            _translated(),
+            outages.translated(),
             self._turn_for(write=False),
             self.sessions() as session,
             session.begin(),
@@ -363,12 +253,16 @@ class Database:
         Takes no slot: readiness must not queue behind the requests it is meant to judge.
         """
         try:
-            async with asyncio.timeout(deadline), _translated(), self.engine.connect() as conn:
+            async with (
+                asyncio.timeout(deadline),
+                outages.translated(),
+                self.engine.connect() as conn,
+            ):
                 # Read-only: on SQLite a plain BEGIN, never the writers' lock.
                 await conn.execution_options(**{READ_ONLY: True})
                 await conn.exec_driver_sql("SELECT 1")
         except TimeoutError as exc:
-            raise DatabaseUnavailable("no answer within the readiness deadline") from exc
+            raise outages.DatabaseUnavailable("no answer within the readiness deadline") from exc
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from edgedock.db import Database, DatabaseUnavailable, make_engine
+from edgedock.db import Database, make_engine
+from edgedock.outages import DatabaseUnavailable
 
 
 async def test_unit_of_work_gives_up_when_every_slot_stays_busy(database_url: str) -> None:

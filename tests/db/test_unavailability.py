@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 from sqlalchemy import exc as sa_exc
 
-from edgedock.db import unavailability
+from edgedock.outages import unavailability
 
 
 def _chained(outer: Exception, cause: BaseException) -> Exception:

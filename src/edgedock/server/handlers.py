@@ -13,8 +13,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from edgedock.db import DatabaseUnavailable, unavailability
 from edgedock.errors import EdgedockError, Unavailable
+from edgedock.outages import DatabaseUnavailable, unavailability
 
 log = logging.getLogger("edgedock.server")
 
