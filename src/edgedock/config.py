@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
+    # Seconds a database statement may take (connecting: half); past it a request answers 503.
+    database_timeout: float = Field(default=5.0, gt=0, le=300)
     # A long poll never waits longer than this, whatever the device asks for.
     max_poll_wait: float = 60.0
     # Request bodies: refused (413) past this size, and (408) when not complete in this time.

@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from edgedock import outages
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -94,8 +96,11 @@ def async_url(url: str) -> str:
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # hide_parameters: statement parameters are user input and never belong in a log line.
     engine = create_async_engine(async_url(url), hide_parameters=True, **kwargs)
+
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
+    else:
+        outages.drop_broken_connections(engine)
     return engine
 
 
@@ -214,8 +219,8 @@ class Database:
     # one outer transaction construct a Database without it.
     queue_transactions: bool = False
     # At most this many units of work hold a connection at once; the rest wait their turn
-    # here, without a deadline, instead of in the pool, whose 30 s timeout would turn a
-    # thousand devices woken together into errors. SQLAlchemy's default pool holds 5 + 10.
+    # here instead of in the pool, whose 30 s timeout would turn a thousand devices woken
+    # together into errors. SQLAlchemy's default pool holds 5 + 10.
     max_concurrent: int = 15
     # Snapshots refuse writes (SET TRANSACTION READ ONLY, PRAGMA query_only). Off for the test
     # fixture whose sessions are savepoints of one outer transaction: there the setting would
@@ -225,16 +230,25 @@ class Database:
     # projection is refreshed here, in the transaction of the change), and after the commit.
     before_commit: list[CommitHook] = field(default_factory=list)
     after_commit: list[CommitHook] = field(default_factory=list)
+    # How long a unit of work waits for its turn (the writers' queue and a slot) before it
+    # answers 503: long enough for any fan-out a healthy database serves in well under a
+    # second, short enough that an outage, which holds every slot until its deadlines end,
+    # does not keep clients waiting past their own time-outs. None waits forever.
+    turn_timeout: float | None = None
     _turn: asyncio.Lock | None = field(default=None, init=False, repr=False)
     _slots: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
 
     @classmethod
-    def connect(cls, url: str, *, max_concurrent: int = 15) -> Database:
-        # The pool keeps as many connections as units of work may run at once: with the
-        # default 5 (+10 overflow) every connection past the fifth was opened and closed again
-        # around each unit of work, a connection set-up per request under load.
-        pool = {} if url.startswith("sqlite") else {"pool_size": max_concurrent, "max_overflow": 0}
-        engine = make_engine(url, **pool)
+    def connect(
+        cls, url: str, *, timeout: float = outages.DEFAULT_TIMEOUT, max_concurrent: int = 15
+    ) -> Database:
+        options = outages.deadline_options(url, timeout=timeout)
+        if make_url(url).get_backend_name() != "sqlite":
+            # The pool keeps as many connections as units of work may run at once: with the
+            # default 5 (+10 overflow) every connection past the fifth was opened and closed
+            # again around each unit of work, a connection set-up per request under load.
+            options.update(pool_size=max_concurrent, max_overflow=0)
+        engine = make_engine(url, **options)
         sessions = async_sessionmaker(engine, expire_on_commit=False)
         return cls(
             engine,
@@ -242,6 +256,7 @@ class Database:
             queue_transactions=engine.dialect.name == "sqlite",
             max_concurrent=max_concurrent,
             enforce_read_only=True,
+            turn_timeout=2 * timeout,
         )
 
     def _queue(self) -> contextlib.AbstractAsyncContextManager[object]:
@@ -264,9 +279,29 @@ class Database:
         return self._slots
 
     @asynccontextmanager
+    async def _turn_for(self, *, write: bool) -> AsyncIterator[None]:
+        """The writers' queue (for a write) and a slot, waited for up to `turn_timeout`."""
+        async with contextlib.AsyncExitStack() as held:
+            try:
+                async with asyncio.timeout(self.turn_timeout):
+                    if write:
+                        await held.enter_async_context(self._queue())
+                    await held.enter_async_context(self._slot())
+            except TimeoutError:
+                raise outages.DatabaseUnavailable(
+                    f"no free database slot within {self.turn_timeout:.0f} s"
+                ) from None
+            yield
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits when the block ends normally, rolls back otherwise."""
-        async with self._queue(), self._slot(), self.sessions() as session, session.begin():
+        async with (
+            outages.translated(),
+            self._turn_for(write=True),
+            self.sessions() as session,
+            session.begin(),
+        ):
             yield session
             for hook in self.before_commit:
                 await hook(session)
@@ -283,10 +318,32 @@ class Database:
         options: dict[str, Any] = {READ_ONLY: True}
         if self.enforce_read_only:
             options = {READ_ONLY: STRICT, "postgresql_readonly": True}
-        async with self._slot(), self.sessions() as session, session.begin():
+        async with (
+            outages.translated(),
+            self._turn_for(write=False),
+            self.sessions() as session,
+            session.begin(),
+        ):
             # The connection is procured with the options before its BEGIN is emitted.
             await session.connection(execution_options=options)
             yield session
+
+    async def ping(self, *, deadline: float) -> None:
+        """Raise `DatabaseUnavailable` unless the database answers within ``deadline`` seconds.
+
+        Takes no slot: readiness must not queue behind the requests it is meant to judge.
+        """
+        try:
+            async with (
+                asyncio.timeout(deadline),
+                outages.translated(),
+                self.engine.connect() as conn,
+            ):
+                # Read-only: on SQLite a plain BEGIN, never the writers' lock.
+                await conn.execution_options(**{READ_ONLY: True})
+                await conn.exec_driver_sql("SELECT 1")
+        except TimeoutError as exc:
+            raise outages.DatabaseUnavailable("no answer within the readiness deadline") from exc
 
     async def dispose(self) -> None:
         await self.engine.dispose()

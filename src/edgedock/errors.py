@@ -53,6 +53,14 @@ class Gone(EdgedockError):
     code = "gone"
 
 
+class Unavailable(EdgedockError):
+    """Something the server depends on is down; the answer carries ``Retry-After``."""
+
+    status = 503
+    code = "unavailable"
+    retry_after: ClassVar[int] = 5
+
+
 class ConfigurationError(EdgedockError):
     """A problem with how the server was set up; raised at start-up, never mid-request."""
 

@@ -105,7 +105,9 @@ class StatusEvent(_Wire):
     container_id: Id | None = None
     kind: Annotated[FreeText, Field(max_length=MAX_KIND)]
     message: Message
-    at: datetime
+    # When it happened, on the device's clock (tz-aware). The server stores it as the event's
+    # time when it is plausible, and its arrival time otherwise (or when it is absent).
+    at: datetime | None = None
 
 
 class StatusReport(_Wire):

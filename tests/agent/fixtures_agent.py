@@ -60,6 +60,11 @@ class FakeServer:
     requests: list[tuple[float, str, str]] = field(default_factory=list)  # (time, method, path)
     reports: list[wire.StatusReport] = field(default_factory=list)
     issued: list[str] = field(default_factory=list)  # every x_registry_auth handed out
+    # The registry-auth endpoint alone failing: an exception (a reset) or a response (a 503).
+    auth_failure: httpx.Response | Exception | None = None
+    # Called once an auth is handed out: what happens on the server while the device pulls.
+    after_auth: Callable[[], None] | None = None
+    token: str = DEVICE_TOKEN
 
     @property
     def etag(self) -> str:
@@ -96,12 +101,16 @@ class FakeServer:
         self.requests.append((self.clock.t, request.method, request.url.path))
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
-        if request.headers.get("Authorization") != f"Bearer {DEVICE_TOKEN}":
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
             return _error(401, "unauthorized", "invalid device token")
         route = (request.method, request.url.path)
         if route == ("GET", "/device/v1/desired-state"):
             return self._desired_state(request)
         if route == ("POST", "/device/v1/registry-auth"):
+            if isinstance(self.auth_failure, Exception):
+                raise self.auth_failure
+            if self.auth_failure is not None:
+                return self.auth_failure
             return self._registry_auth(
                 wire.RegistryAuthRequest.model_validate_json(request.content)
             )
@@ -141,6 +150,8 @@ class FakeServer:
             spec.image, username=self.username, password=self.password
         )
         self.issued.append(value)
+        if self.after_auth is not None:
+            self.after_auth()
         answer = wire.RegistryAuthResponse(x_registry_auth=value, serveraddress=address)
         return httpx.Response(200, content=answer.model_dump_json())
 
@@ -202,9 +213,13 @@ class AgentKit:
         *,
         rand: float = 0.5,
         server: FakeServer | None = None,
+        token_file: Path | None = None,
     ) -> Agent:
         server = server or self.server
-        client = ServerClient(BASE_URL, token=DEVICE_TOKEN, transport=server.transport())
+        token = DEVICE_TOKEN if token_file is None else token_file.read_text().strip()
+        client = ServerClient(
+            BASE_URL, token=token, token_file=token_file, transport=server.transport()
+        )
         engine = engine or Engine(self.engine_url)
         self.closers += [client.close, engine.close]
         return Agent(

@@ -6,6 +6,7 @@ Podman cannot be made to do: drop a pull halfway, stall, echo a secret, show wha
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.server
 import json
@@ -531,6 +532,32 @@ def test_pull_redacts_credentials_an_engine_echoes_fake_engine(tmp_path: Path) -
 
     assert str(caught.value) == "denied for [redacted] (password [redacted])"
     _assert_leaks_nothing(caught.value, header, "echoed-pw")
+
+
+def test_pull_redacts_escaped_and_encoded_echoes_fake_engine(tmp_path: Path) -> None:
+    password = 'q"\\<&>é-pw'
+    header = registry_auth.encode(username="u", password=password, serveraddress="x")
+    go_escaped = 'q\\"\\\\\\u003c\\u0026\\u003eé-pw'  # as Docker's Go JSON writes it
+    basic = base64.b64encode(f"u:{password}".encode()).decode()
+    echoed = [go_escaped, header.rstrip("="), basic]
+
+    def echo(handler: _Handler) -> None:
+        message = f'denied: {{"password":"{go_escaped}"}} auth {echoed[1]} basic {basic}'
+        handler.send_chunks({"error": message, "errorDetail": {"message": message}})
+
+    with (
+        _fake_engine(tmp_path, echo) as (url, _server),
+        Engine(url) as fake,
+        pytest.raises(EnginePullFailed) as caught,
+    ):
+        fake.pull("localhost:5000/team/app:1.0", x_registry_auth=header)
+
+    assert str(caught.value) == (
+        'denied: {"password":"[redacted]"} auth [redacted] basic [redacted]'
+    )
+    for form in echoed:
+        assert form not in str(caught.value)
+    _assert_leaks_nothing(caught.value, header, password)
 
 
 def test_pull_reports_error_status_message_fake_engine(tmp_path: Path) -> None:

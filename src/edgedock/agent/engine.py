@@ -21,13 +21,14 @@ import docker
 import docker.errors
 from docker.utils import parse_repository_tag
 
-from edgedock import container_spec, registry_auth, wire
+from edgedock import container_spec, wire
 from edgedock.agent.errors import (
     EngineError,
     EngineOperationFailed,
     EnginePullFailed,
     EngineUnavailable,
 )
+from edgedock.agent.redact import redact
 from edgedock.text import scrub
 
 # Pinned rather than negotiated: negotiating costs a /version round trip inside the constructor, and
@@ -38,7 +39,6 @@ API_VERSION = "1.41"
 _AUTH_HEADER = "X-Registry-Auth"
 # Visible ASCII only. Anything else would make requests raise an error that quotes the value.
 _HEADER_VALUE = re.compile(r"[!-~]+")
-_REDACTED = "[redacted]"
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ class Engine:
                 f"pulling {image}: the engine connection failed ({type(exc).__name__})"
             ) from exc
         if error is not None:
-            raise EnginePullFailed(_redact(error, x_registry_auth), image=image)
+            raise EnginePullFailed(redact(error, x_registry_auth), image=image)
 
     def managed_containers(self) -> list[ManagedContainer]:
         with _translated("listing managed containers"):
@@ -312,24 +312,6 @@ def _forget_auth_header(exc: BaseException) -> None:
             if headers is not None:
                 headers.pop(_AUTH_HEADER, None)
         link = link.__cause__ or link.__context__
-
-
-def _redact(message: str, x_registry_auth: str | None) -> str:
-    """Defence in depth: neither the header nor a secret inside it may travel in a message.
-
-    Podman does not echo either today; this keeps it that way if an engine ever does.
-    """
-    if x_registry_auth is None:
-        return message
-    secrets = [x_registry_auth]
-    with contextlib.suppress(ValueError):
-        fields = registry_auth.decode(x_registry_auth)
-        for key in ("password", "identitytoken", "registrytoken"):
-            if len(fields.get(key, "")) >= 4:  # a shorter one would blank out ordinary words
-                secrets.append(fields[key])
-    for secret in secrets:
-        message = message.replace(secret, _REDACTED)
-    return message
 
 
 def _bind(value: str, *, container: str) -> str:

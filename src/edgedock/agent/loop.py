@@ -8,6 +8,13 @@ a storm. Long polls double as the wait for the next retry. An unreachable server
 waited out with `SERVER_BACKOFF` (1 s doubling to 1 min); the agent never acts on a desired
 state it has not received, so a restart while the server is down leaves the containers alone.
 
+A registry-auth call that fails because the server is down is the server's outage, not a
+pull failure: the pass ends and the server backoff applies. A refused device token (401/403:
+token revoked or re-issued, device deleted) is said once, naming the token file, and retried
+slowly (`REJECTED_RETRY`) with the file read again each time. After a pull that did pull, the
+desired state is checked again before anything is created: a deployment deleted while its
+image was downloading must not get a container.
+
 Registry auth is asked for just before the pull that needs it, passed to the engine and
 dropped: it lives in one local variable of `_pull`, and is never logged, written or cached.
 """
@@ -29,7 +36,13 @@ from edgedock.agent import plan as planning
 from edgedock.agent.backoff import PULL_BACKOFF, SERVER_BACKOFF, BackoffPolicy, RetryBook
 from edgedock.agent.engine import Engine, ManagedContainer, spec_hash
 from edgedock.agent.errors import AgentError, EngineError, EngineUnavailable
-from edgedock.agent.server_client import ServerClient, ServerError, ServerProtocolError
+from edgedock.agent.server_client import (
+    ServerClient,
+    ServerError,
+    ServerProtocolError,
+    ServerRejected,
+    ServerUnavailable,
+)
 from edgedock.agent.status import StatusBook, status_of
 
 log = logging.getLogger("edgedock.agent")
@@ -37,6 +50,9 @@ log = logging.getLogger("edgedock.agent")
 T = TypeVar("T")
 
 DEFAULT_POLL_WAIT = 30.0
+# How often a device whose token the server refuses tries again: slowly, since only an operator
+# can fix it, but not never, since one may (a new token in the file, a restored device).
+REJECTED_RETRY = 60.0
 
 
 class _Interrupted(Exception):
@@ -62,8 +78,11 @@ class Agent:
         sleep: Callable[[float], object] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         rand: Callable[[], float] = random.random,
+        rejected_retry: float = REJECTED_RETRY,
     ) -> None:
         self._server = server
+        self._rejected_retry = rejected_retry
+        self._rejected = False  # the server refused the token, and that was said
         self._engine = engine
         self._poll_wait = poll_wait
         self._server_backoff = server_backoff
@@ -112,22 +131,50 @@ class Agent:
         log.info("agent stopped")
 
     def step(self) -> None:
-        """One poll (waiting up to the poll wait, less when a retry is due) and one pass."""
+        """One poll (waiting up to the poll wait, less when a retry is due) and one pass (or
+        more, when the desired state changed under a pull)."""
         try:
             self._poll()
-            if self._desired is not None and not self._stop_requested:
-                self.reconcile(self._desired)
+            self._accepted()
+            while self._desired is not None and not self._stop_requested:
+                if not self.reconcile(self._desired):
+                    break
             self._outages = 0
+        except ServerRejected as exc:
+            self._refused(exc)
         except (ServerError, EngineUnavailable) as exc:
             if isinstance(exc, EngineUnavailable):
                 self._engine_info = None  # the engine may come back as another version
             self._outages += 1
             delay = self._server_backoff.delay(self._outages, self._rand)
-            log.warning("%s; retrying in %.1f s", exc, delay)
+            what = "server unavailable" if isinstance(exc, ServerUnavailable) else "failed"
+            log.warning("%s: %s; retrying in %.1f s", what, exc, delay)
             self._idle(self._sleep, delay)
 
-    def reconcile(self, desired: wire.DesiredState) -> None:
-        """Make the engine match ``desired`` and report. Raises only `EngineUnavailable`."""
+    def _refused(self, exc: ServerRejected) -> None:
+        if not self._rejected:
+            self._rejected = True
+            log.error(
+                "%s. The token was revoked or re-issued, or the device was deleted: put a valid "
+                "token in the token file; trying again every %.0f s",
+                exc,
+                self._rejected_retry,
+            )
+        else:
+            log.debug("still refused: %s", exc)
+        self._idle(self._sleep, self._rejected_retry)
+        if self._server.reload_token():
+            log.info("the token file changed; trying the new token")
+
+    def _accepted(self) -> None:
+        if self._rejected:
+            self._rejected = False
+            log.info("the server accepts this device's token again")
+
+    def reconcile(self, desired: wire.DesiredState) -> bool:
+        """Make the engine match ``desired`` and report; True when the pass stopped because the
+        desired state changed during a pull (plan again). Raises `EngineUnavailable`, and
+        `ServerUnavailable` or `ServerRejected` when the server fails a call mid-pass."""
         if self._engine_info is None:
             self._engine_info = self._engine.info()
             log.info("engine: %s %s", self._engine_info.name, self._engine_info.version)
@@ -137,19 +184,23 @@ class Agent:
         failed: set[planning.Key] = set()  # failed now, or waiting for their next try
         for action in actions:
             if self._stop_requested:
-                return  # the next start plans again from what the engine holds
+                return False  # the next start plans again from what the engine holds
             key = (action.deployment_id, action.container_id)
             token = spec_hash(specs[key][1]) if key in specs else ""
             if key in failed or not self._retries.ready(key, token):
                 failed.add(key)
                 continue
             try:
-                self._execute(action, key in specs)
-            except EngineUnavailable:
+                pulled = self._execute(action, key in specs)
+            except (EngineUnavailable, ServerUnavailable, ServerRejected):
                 raise
             except (EngineError, ServerError) as exc:
                 failed.add(key)
                 self._failed(action, key, token, str(exc))
+                continue
+            if pulled and self._changed_during_pull():
+                self._flush_report()
+                return True
         planned = {(a.deployment_id, a.container_id) for a in actions}
         for key in (planned | specs.keys()) - failed:
             self._retries.succeeded(key)
@@ -157,6 +208,16 @@ class Agent:
         mine = planning.owned_by(self._engine.managed_containers(), desired.device_id)
         self._update_statuses(specs, mine)
         self._flush_report()
+        return False
+
+    def _changed_during_pull(self) -> bool:
+        """Ask the server, without waiting, whether the desired state moved on meanwhile."""
+        update = self._server.desired_state(etag=self._etag, wait=0)
+        if update is None or update.state == self._desired:
+            return False
+        log.info("the desired state changed during the pull; planning again")
+        self._desired, self._etag = update.state, update.etag
+        return True
 
     def _poll(self) -> None:
         wait = self._poll_wait
@@ -174,11 +235,12 @@ class Agent:
                 )
             self._desired, self._etag = update.state, update.etag
 
-    def _execute(self, action: planning.Action, desired: bool) -> None:
+    def _execute(self, action: planning.Action, desired: bool) -> bool:
+        """Do one action; True when it was a pull that really downloaded."""
         key = (action.deployment_id, action.container_id)
         match action:
             case planning.Pull():
-                self._pull(action)
+                return self._pull(action)
             case planning.Create():
                 log.info("creating %s (%s)", action.name, action.spec.image)
                 self._engine.create(
@@ -203,14 +265,15 @@ class Agent:
                 if desired:
                     message = f"removed container {action.name} ({action.reason})"
                     self._status.event(key, "removed", message)
+        return False
 
-    def _pull(self, action: planning.Pull) -> None:
+    def _pull(self, action: planning.Pull) -> bool:
         key = (action.deployment_id, action.container_id)
         # An image that needs credentials is pulled for every create, even when it is present:
         # the registry then checks the credentials again, so deleted credentials stop new
         # deployments of an image that an earlier one left on the device.
         if not action.needs_credentials and self._engine.image_present(action.image):
-            return
+            return False
         if self._retries.failure(key) is None:
             # A retry keeps showing the last error rather than flipping to pulling and back,
             # which would put two status events per attempt on the timeline.
@@ -228,6 +291,7 @@ class Agent:
         finally:
             x_registry_auth = None  # used for this one pull only
         self._status.event(key, "pulled", f"pulled {action.image}")
+        return True
 
     def _failed(self, action: planning.Action, key: planning.Key, token: str, message: str) -> None:
         delay = self._retries.failed(key, token, message)

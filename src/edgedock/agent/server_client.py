@@ -6,6 +6,12 @@ out or answers 5xx raises `ServerUnavailable`; a refused device token `ServerRej
 registry auth `RegistryAuthRefused` (404) or `CredentialsDeleted` (410) with the server's own
 message; an answer that is not the protocol `ServerProtocolError`.
 
+Every call has an overall deadline, not only per-read time-outs: a server (or a proxy) that
+trickles its answer a byte at a time would otherwise hold the agent, and its reconciliation,
+for as long as it likes. A call runs in a short-lived worker thread and is abandoned at its
+deadline (its connection closed with the client it used). Answers are read up to a size
+limit, so a broken or hostile server cannot make the agent hold an unbounded desired state.
+
 The registry auth comes back to the caller and is kept nowhere in this module; httpx logs
 requests (method, URL, status) but never bodies or the Authorization header.
 """
@@ -13,6 +19,7 @@ requests (method, URL, status) but never bodies or the Authorization header.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,6 +35,9 @@ PREFIX = "/device/v1"
 # wait, so only a server that is really stuck hits this.
 _LONG_POLL_MARGIN = 15.0
 _MESSAGE_LIMIT = 1000
+# The largest answer the agent reads. A desired state of a few hundred containers is well under
+# a megabyte; anything near this limit is a server bug, or not edgedock.
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
 
 ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
 
@@ -42,6 +52,10 @@ class ServerUnavailable(ServerError):
 
 class ServerRejected(ServerError):
     """401 or 403: the device token is wrong, revoked, or the device was deleted."""
+
+
+class ServerAnswerTooLarge(ServerUnavailable):
+    """An answer over `MAX_ANSWER_BYTES`: refused unread, and retried later like an outage."""
 
 
 class ServerProtocolError(ServerError):
@@ -82,20 +96,54 @@ class ServerClient:
         *,
         token: str,
         timeout: float = 15.0,
+        deadline: float = 30.0,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
+        token_file: Path | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        """``timeout`` bounds each connect, read and write; ``deadline`` a whole call (a long
+        poll gets its wait on top). ``token_file`` is named when the server refuses the token,
+        and read again by `reload_token`."""
+        self._base_url = base_url.rstrip("/") + PREFIX
+        self._token = token
         self._timeout = timeout
-        self._http = httpx.Client(
-            base_url=base_url.rstrip("/") + PREFIX,
-            headers={"Authorization": f"Bearer {token}", "User-Agent": "edgedock-agent"},
-            timeout=timeout,
-            transport=transport,
+        self._deadline = deadline
+        self._max_answer = max_answer_bytes
+        self._transport = transport
+        self.token_file = token_file
+        self._http = self._new_http()
+
+    def _new_http(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self._base_url,
+            headers={"Authorization": f"Bearer {self._token}", "User-Agent": "edgedock-agent"},
+            timeout=self._timeout,
+            transport=self._transport,
             # A device follows its own configuration, not proxy variables it happens to inherit.
             trust_env=False,
         )
 
     def close(self) -> None:
         self._http.close()
+
+    def reload_token(self) -> bool:
+        """Read the token file again; True when it holds a token other than the one in use.
+
+        An operator who re-issues a device's token writes the new one into the file: the agent
+        then goes on without a restart.
+        """
+        if self.token_file is None:
+            return False
+        try:
+            token = read_token(self.token_file)
+        except (OSError, ServerRejected, UnicodeDecodeError):
+            return False
+        if token == self._token:
+            return False
+        self._token = token
+        self._http.close()
+        self._http = self._new_http()
+        return True
 
     def __enter__(self) -> ServerClient:
         return self
@@ -109,7 +157,12 @@ class ServerClient:
         headers = {"If-None-Match": etag} if etag else {}
         timeout = httpx.Timeout(self._timeout, read=seconds + _LONG_POLL_MARGIN)
         response = self._send(
-            "GET", "/desired-state", params={"wait": seconds}, headers=headers, timeout=timeout
+            "GET",
+            "/desired-state",
+            params={"wait": seconds},
+            headers=headers,
+            timeout=timeout,
+            deadline=self._deadline + seconds + _LONG_POLL_MARGIN,
         )
         if response.status_code == 304:
             return None
@@ -132,16 +185,88 @@ class ServerClient:
         response = self._send("POST", "/status", json=report.model_dump(mode="json"))
         self._expect(response, 204, 200, 202)
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            raise ServerUnavailable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+    def _send(
+        self, method: str, path: str, *, deadline: float | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        response = self._within_deadline(method, path, deadline or self._deadline, kwargs)
         if response.status_code >= 500:
             raise ServerUnavailable(f"{method} {path}: the server answered {_status(response)}")
         if response.status_code in (401, 403):
-            raise ServerRejected(f"{method} {path}: {_error_message(response, _status(response))}")
+            detail = _error_message(response, _status(response))
+            source = f" (token file {self.token_file})" if self.token_file else ""
+            raise ServerRejected(
+                f"{method} {path}: the server refused this device's token{source}: {detail}"
+            )
         return response
+
+    def _within_deadline(
+        self, method: str, path: str, deadline: float, kwargs: dict[str, Any]
+    ) -> httpx.Response:
+        """Run the call in a worker thread and give up on it at ``deadline``."""
+        http = self._http
+        outcome: list[httpx.Response | BaseException] = []
+        done = threading.Event()
+
+        def call() -> None:
+            try:
+                outcome.append(self._read(http, method, path, kwargs))
+            except BaseException as exc:  # handed over to the caller's thread
+                outcome.append(exc)
+            finally:
+                done.set()
+
+        worker = threading.Thread(target=call, name=f"edgedock-agent {method} {path}", daemon=True)
+        worker.start()
+        try:
+            finished = done.wait(deadline)
+        except BaseException:
+            self._abandon(http)  # a signal cut the wait short: the call must not outlive it
+            raise
+        if not finished:
+            self._abandon(http)
+            raise ServerUnavailable(
+                f"{method} {path}: no complete answer within {deadline:.0f} s, gave up"
+            )
+        result = outcome[0]
+        if isinstance(result, httpx.TransportError):
+            raise ServerUnavailable(
+                f"{method} {path}: {type(result).__name__}: {result}"
+            ) from result
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def _abandon(self, http: httpx.Client) -> None:
+        """Leave the stuck call its own client, closed, and go on with a fresh one."""
+        if http is self._http:
+            self._http = self._new_http()
+        http.close()
+
+    def _read(
+        self, http: httpx.Client, method: str, path: str, kwargs: dict[str, Any]
+    ) -> httpx.Response:
+        """The whole answer, read up to the size limit (the declared length is checked first)."""
+        with http.stream(method, path, **kwargs) as streamed:
+            declared = streamed.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > self._max_answer:
+                raise self._too_large(method, path)
+            body = bytearray()
+            for chunk in streamed.iter_bytes():
+                body += chunk
+                if len(body) > self._max_answer:
+                    raise self._too_large(method, path)
+        # The body is decoded already: a Content-Encoding kept here would decode it again.
+        headers = [
+            (k, v) for k, v in streamed.headers.multi_items() if k.lower() != "content-encoding"
+        ]
+        return httpx.Response(
+            streamed.status_code, headers=headers, content=bytes(body), request=streamed.request
+        )
+
+    def _too_large(self, method: str, path: str) -> ServerAnswerTooLarge:
+        return ServerAnswerTooLarge(
+            f"{method} {path}: the answer is larger than {self._max_answer} bytes; refused"
+        )
 
     @staticmethod
     def _expect(response: httpx.Response, *statuses: int) -> None:

@@ -47,5 +47,8 @@ def agent(
         fail(f"cannot read the token file {token_file}: {exc.strerror or exc}")
     except ServerRejected as exc:
         fail(str(exc))
-    with ServerClient(server, token=token) as client, Engine(engine) as engine_client:
+    with (
+        ServerClient(server, token=token, token_file=token_file) as client,
+        Engine(engine) as engine_client,
+    ):
         run_until_signalled(Agent(client, engine_client, poll_wait=poll_wait))

@@ -21,6 +21,7 @@ def serve() -> None:
 
     from edgedock.config import load_settings
     from edgedock.errors import ConfigurationError
+    from edgedock.server import instance_lock
     from edgedock.server.app import create_app
     from edgedock.server.bootstrap import prepare
 
@@ -35,6 +36,7 @@ def serve() -> None:
     # aiosqlite logs every statement with its parameters at DEBUG; parameters are user input.
     logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.root.level))
     try:
+        lock = instance_lock.acquire(settings)  # noqa: F841 - held until the process ends
         first_token = asyncio.run(prepare(settings))
         app = create_app(settings)
     except ConfigurationError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +15,20 @@ from edgedock.deployments.service import add_event
 from edgedock.releases.models import ReleaseContainer
 
 PULL_FAILED = "pull_failed"
+# A device's clock is trusted within these bounds; outside them (a clock never set, or set a
+# year ahead) the event gets its arrival time instead. Events are kept while the server is
+# unreachable, so a genuine `at` can be days old.
+_AT_AHEAD = timedelta(days=1)
+_AT_BEHIND = timedelta(days=30)
+
+
+def event_time(at: datetime | None, *, arrived: datetime) -> datetime:
+    """The time a reported event is stored under: the device's own, when it is plausible."""
+    if at is None or at.tzinfo is None or at.utcoffset() is None:
+        return arrived  # a naive time is in no known zone
+    if not arrived - _AT_BEHIND <= at <= arrived + _AT_AHEAD:
+        return arrived
+    return at
 
 
 def _uuid(value: str) -> uuid.UUID | None:
@@ -94,6 +109,7 @@ async def apply(
             container_id=container.id if container else None,
             kind=event.kind,
             message=event.message,
+            at=event_time(event.at, arrived=now),
         )
         if event.kind == PULL_FAILED:
             failures.append((event, container))

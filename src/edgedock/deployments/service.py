@@ -6,6 +6,7 @@ Every change marks the device (edgedock.notify) so that its long poll wakes up a
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, insert, select
@@ -42,10 +43,16 @@ async def add_event(
     kind: str,
     message: str,
     container_id: uuid.UUID | None = None,
+    at: datetime | None = None,
 ) -> None:
+    """``at`` defaults to now; device reports pass the device's own (bounded) event time."""
     session.add(
         DeploymentEvent(
-            deployment_id=deployment_id, kind=kind, message=message, container_id=container_id
+            deployment_id=deployment_id,
+            kind=kind,
+            message=message,
+            container_id=container_id,
+            at=at or utcnow(),
         )
     )
 

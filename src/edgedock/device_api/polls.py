@@ -65,8 +65,9 @@ async def _load(database: Database, fleet: Fleet, hashed: str) -> DeviceIdentity
     fleet.remember(
         hashed, identity, row.etag or projection.empty_etag(row.id), generation=generation
     )
-    if row.last_seen_at is None or utcnow() - row.last_seen_at > _BACK_ONLINE:
-        # A device coming (back) online shows so at once; the batches only keep it fresh.
+    if row.last_seen_at is None or not timedelta(0) <= utcnow() - row.last_seen_at <= _BACK_ONLINE:
+        # A device coming (back) online shows so at once, and a time in the future (a clock
+        # stepped back) is corrected at once; the batches only keep it fresh.
         await seen.write_best_effort(database, {identity.id: utcnow()})
     return identity
 

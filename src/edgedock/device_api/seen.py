@@ -16,7 +16,7 @@ import uuid
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, or_, update
+from sqlalchemy import Table, bindparam, update
 
 from edgedock.db import Database
 from edgedock.device_api.fleet import Fleet
@@ -28,7 +28,6 @@ _table = cast(Table, Device.__table__)
 _WRITE = (
     update(_table)
     .where(_table.c.id == bindparam("device_id"))
-    .where(or_(_table.c.last_seen_at.is_(None), _table.c.last_seen_at < bindparam("seen_at")))
     .values(last_seen_at=bindparam("seen_at"))
 )
 

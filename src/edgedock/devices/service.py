@@ -46,10 +46,18 @@ def to_read(
         name=device.name,
         created_at=device.created_at,
         last_seen_at=device.last_seen_at,
-        online=device.last_seen_at is not None and now - device.last_seen_at < ONLINE_WINDOW,
+        online=_online(device.last_seen_at, now),
         engine=device.engine,
         deployment_count=deployment_count,
     )
+
+
+def _online(last_seen_at: datetime | None, now: datetime) -> bool:
+    """Seen within the window. A time in the future (the server's clock stepped back since
+    it was written) says nothing about the device now, so it does not count as online."""
+    if last_seen_at is None:
+        return False
+    return timedelta(0) <= now - last_seen_at < ONLINE_WINDOW
 
 
 async def create(session: AsyncSession, *, actor: Actor, data: DeviceCreate) -> tuple[Device, str]:

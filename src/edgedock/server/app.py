@@ -30,6 +30,9 @@ from edgedock.server.access_log import AccessLogMiddleware
 from edgedock.server.body_limit import BodyLimitMiddleware
 from edgedock.server.state import ServerState
 
+# Short: a probe that waits as long as a request would tells the balancer nothing in time.
+READY_TIMEOUT = 2.0
+
 
 def load_keyring(settings: Settings) -> Keyring:
     secret = settings.secret_keys.get_secret_value() if settings.secret_keys else None
@@ -52,7 +55,9 @@ def create_app(
 ) -> FastAPI:
     keyring = keyring or load_keyring(settings)
     owns_database = database is None
-    database = database or Database.connect(settings.effective_database_url)
+    database = database or Database.connect(
+        settings.effective_database_url, timeout=settings.database_timeout
+    )
     notifier = notifier or notify.notifier_for(settings.effective_database_url)
     fleet = Fleet()
     state = ServerState(
@@ -114,6 +119,15 @@ def create_app(
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
+        """Liveness: the process answers. Never touches the database, so that an outage of
+        the database does not get every replica restarted."""
         return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> dict[str, str]:
+        """Readiness: this replica can serve, its database answers within a short deadline.
+        A load balancer stops sending traffic on the 503 (the usual JSON error envelope)."""
+        await state.database.ping(deadline=READY_TIMEOUT)
+        return {"status": "ready"}
 
     return app

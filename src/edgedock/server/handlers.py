@@ -9,9 +9,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from edgedock.errors import EdgedockError
+from edgedock.errors import EdgedockError, Unavailable
+from edgedock.outages import DatabaseUnavailable, unavailability
 from edgedock.text import scrub
 
 log = logging.getLogger("edgedock.server")
@@ -90,15 +93,24 @@ def _validation_message(error: dict[str, Any]) -> str:
 def install(app: FastAPI) -> None:
     async def on_edgedock_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, EdgedockError)
-        if exc.status == 500:
+        headers: dict[str, str] | None = None
+        if isinstance(exc, Unavailable):
+            # Expected in an outage: one line per request, no traceback, and an answer that
+            # keeps the connection open and tells clients when to come back.
+            reason = getattr(exc, "reason", None)
+            detail = f"{exc.code} ({reason})" if reason else exc.code
+            log.warning("%s %s: %s", request.method, request.url.path, detail)
+            headers = {"Retry-After": str(exc.retry_after)}
+        elif exc.status == 500:
             # The message of an internal error names internal things (key ids, tenant and
             # credential ids): it goes to the log, and the client, often a device, gets
             # the same fixed answer as for any other server fault.
             log.error("%s: %s", exc.code, exc.message)
             return _render(request, 500, "internal_error", "internal server error")
-        if exc.status > 500:
+        elif exc.status > 500:
             log.error("%s: %s", exc.code, exc.message)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if exc.status == 401:
+            headers = {"WWW-Authenticate": "Bearer"}
         return _render(
             request,
             exc.status,
@@ -137,6 +149,13 @@ def install(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return _render(request, exc.status_code, code, message, headers=exc.headers)
 
+    async def on_database_error(request: Request, exc: Exception) -> Response:
+        """A driver error that escaped the units of work (they translate their own)."""
+        reason = unavailability(exc)
+        if reason is not None:
+            return await on_edgedock_error(request, DatabaseUnavailable(reason))
+        return await on_unexpected(request, exc)
+
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.error(
             "unexpected error on %s %s: %s",
@@ -150,6 +169,10 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(EdgedockError, on_edgedock_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    # Registered on the classes, not left to the catch-all: the catch-all answers from
+    # Starlette's outermost middleware, which re-raises and so closes the connection.
+    app.add_exception_handler(DBAPIError, on_database_error)
+    app.add_exception_handler(SQLAlchemyTimeoutError, on_database_error)
     app.add_exception_handler(Exception, on_unexpected)
 
 
