@@ -139,6 +139,14 @@ async def test_bulk_deploy_of_ten_thousand_ids_fits_the_default_limit(api):
         content=payload,
         headers={"Content-Type": "application/json"},
     )
-    # Read and validated (the route takes at most 1000), not refused for its size.
+    # Read, validated and looked up (the release does not exist), not refused for its size.
+    assert response.status_code == 404, response.text
+    assert response.json()["error"]["code"] == "release_not_found"
+    one_too_many = json.dumps({"release_id": str(uuid.uuid4()), "device_ids": [*ids, ids[0]]})
+    response = await api.post(
+        "/api/v1/deployments/bulk",
+        content=one_too_many,
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "device_ids"
