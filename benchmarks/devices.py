@@ -180,17 +180,18 @@ class _Fleet:
 async def _serve(conn: Connection, devices: Sequence[Device], planted: str) -> None:
     import aiohttp
 
+    counters = _Counters()
+
+    async def sent(*_: Any) -> None:
+        counters.headers_sent += 1
+
     trace = aiohttp.TraceConfig()
+    trace.on_request_headers_sent.append(sent)
     connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=30)
     loop = asyncio.get_running_loop()
     async with aiohttp.ClientSession(connector=connector, trace_configs=[trace]) as session:
         fleet = _Fleet(session, devices, planted)
-
-        async def sent(*_: Any) -> None:
-            fleet.counters.headers_sent += 1
-
-        trace.on_request_headers_sent.append(sent)
-        trace.freeze()
+        fleet.counters = counters
         while True:
             command, kw = await loop.run_in_executor(None, conn.recv)
             if command == "close":

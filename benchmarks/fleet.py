@@ -182,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 results.append(run_backend(name, folder / name, args))
             except Exception as exc:  # one failed configuration must not hide the others
                 say(f"{name}: FAILED: {type(exc).__name__}: {exc}")
-                failed = report.Result(name, args.devices)
+                failed = report.Result(name, args.devices, failed=True)
                 failed.notes.append(f"FAILED: {type(exc).__name__}: {exc}"[:500])
                 results.append(failed)
     finally:

@@ -30,6 +30,7 @@ class Result:
     rss_before: int = 0
     rss_parked: int = 0
     notes: list[str] = field(default_factory=list)
+    failed: bool = False
 
     def p(self, q: float) -> float:
         return percentile(self.fanout, q) if self.fanout else float("nan")
@@ -83,9 +84,12 @@ def table(results: Sequence[Result]) -> str:
     for figure in FIGURES:
         cells = []
         for result in results:
+            if result.failed:
+                cells.append("failed")
+                continue
             value = figure.value(result) * figure.scale
             cell = _number(value, figure.unit)
-            if floor is not None and result is not floor:
+            if floor is not None and result is not floor and not floor.failed:
                 base = figure.value(floor) * figure.scale
                 if base and base == base and value == value:
                     cell += f" ({value / base:,.1f}× floor)"
@@ -108,7 +112,7 @@ def targets(results: Sequence[Result]) -> str:
 
     def ratio(get: Callable[[Result], float], bound: float, most: bool) -> Callable[[Result], str]:
         def check(result: Result) -> str:
-            if floor is None:
+            if floor is None or floor.failed:
                 return "— (no floor in this run)"
             value, base = get(result), get(floor)
             if not base or base != base or value != value:
@@ -123,7 +127,7 @@ def targets(results: Sequence[Result]) -> str:
     rules.append(("`ping` ≥ 0.5× floor", ratio(lambda r: r.ping, 0.5, most=False)))
 
     def auth(result: Result) -> str:
-        if floor is None or not floor.ping:
+        if floor is None or floor.failed or not floor.ping:
             return "— (no floor in this run)"
         share = result.registry_auth / floor.ping
         return _verdict(share >= 0.25, f"{share:,.2f}× floor ping")
@@ -139,7 +143,7 @@ def targets(results: Sequence[Result]) -> str:
     rules.append(("memory per device ≤ 2× floor", ratio(lambda r: r.memory_per_device, 2, True)))
     lines = ["targets (each backend's ratio to the floor of this run):"]
     for label, check in rules:
-        verdicts = " · ".join(f"{r.name} {check(r)}" for r in others)
+        verdicts = " · ".join(f"{r.name} {'failed' if r.failed else check(r)}" for r in others)
         lines.append(f"  {label}: {verdicts}")
     return "\n".join(lines)
 
