@@ -53,7 +53,9 @@ class _Fleet:
         self.idle: list[asyncio.Task[None]] = []
         self.idle_wait: float | None = None
 
-    async def request(self, method: str, device: Device, path: str, **kw: Any) -> tuple[int, Any, bytes]:
+    async def request(
+        self, method: str, device: Device, path: str, **kw: Any
+    ) -> tuple[int, Any, bytes]:
         import aiohttp
 
         headers = {"Authorization": f"Bearer {device.token}", **kw.pop("headers", {})}
@@ -147,7 +149,9 @@ class _Fleet:
             task.cancel()
         return {"cut": len(pending)}
 
-    async def throughput(self, kind: str, count: int, concurrency: int, limit: float) -> dict[str, Any]:
+    async def throughput(
+        self, kind: str, count: int, concurrency: int, limit: float
+    ) -> dict[str, Any]:
         """`count` requests (at most `limit` s) with `concurrency` in flight, devices in turn."""
         next_index, done, errors = 0, 0, 0
         deadline = time.monotonic() + limit
@@ -187,7 +191,9 @@ async def _serve(conn: Connection, devices: Sequence[Device], planted: str) -> N
 
     trace = aiohttp.TraceConfig()
     trace.on_request_headers_sent.append(sent)
-    connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=30)
+    # uvicorn closes a keep-alive connection after 5 s idle (`timeout_keep_alive`); reusing one
+    # it is closing costs a reset, so the client lets its own go first.
+    connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=3)
     loop = asyncio.get_running_loop()
     async with aiohttp.ClientSession(connector=connector, trace_configs=[trace]) as session:
         fleet = _Fleet(session, devices, planted)
@@ -226,7 +232,9 @@ class ClientPool:
     def __init__(self, devices: Sequence[Device], processes: int, planted: str) -> None:
         context = multiprocessing.get_context("spawn")
         n = len(devices)
-        self.shares = [list(devices[i * n // processes : (i + 1) * n // processes]) for i in range(processes)]
+        self.shares = [
+            list(devices[i * n // processes : (i + 1) * n // processes]) for i in range(processes)
+        ]
         self.conns: list[Connection] = []
         self.processes = []
         for share in self.shares:
@@ -236,7 +244,9 @@ class ClientPool:
             self.conns.append(mine)
             self.processes.append(process)
 
-    def call(self, command: str, per_process: Sequence[dict[str, Any]] | None = None, **kw: Any) -> list[Any]:
+    def call(
+        self, command: str, per_process: Sequence[dict[str, Any]] | None = None, **kw: Any
+    ) -> list[Any]:
         arguments = per_process or [kw] * len(self.conns)
         for conn, args in zip(self.conns, arguments, strict=True):
             conn.send((command, args))

@@ -163,7 +163,9 @@ async def _read_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+async def _respond(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
     headers = [*headers, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
@@ -174,7 +176,9 @@ async def _plain(send: Send, status: int) -> None:
 
 
 async def _json(send: Send, status: int, value: Any) -> None:
-    await _respond(send, status, json.dumps(value).encode(), [(b"content-type", b"application/json")])
+    await _respond(
+        send, status, json.dumps(value).encode(), [(b"content-type", b"application/json")]
+    )
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

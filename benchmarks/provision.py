@@ -104,7 +104,9 @@ class EdgedockFleet:
             for at in range(0, len(ids), size):
                 chunk = ids[at : at + size]
                 body = {"release_id": self.release_id, "device_ids": chunk}
-                made = await _post(session, f"{api}/api/v1/deployments/bulk", body, self.admin_token)
+                made = await _post(
+                    session, f"{api}/api/v1/deployments/bulk", body, self.admin_token
+                )
                 answered = time.monotonic()
                 for item in made["items"]:
                     committed[item["device_id"]] = answered

@@ -151,7 +151,6 @@ def targets(results: Sequence[Result]) -> str:
 def notes(results: Sequence[Result]) -> str:
     lines = []
     for result in results:
-        lines.append(f"  {result.name}: registered {result.devices:,} devices in "
-                     f"{result.register_seconds:.1f} s; {result.idle_polls:,} idle 304s measured"
-                     + "".join(f"; {note}" for note in result.notes))
+        done = [] if result.failed else [f"registered in {result.register_seconds:.1f} s"]
+        lines.append(f"  {result.name}: " + "; ".join(done + result.notes))
     return "notes:\n" + "\n".join(lines)

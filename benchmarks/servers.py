@@ -90,6 +90,7 @@ async def _pg_admin(statement: str) -> None:
 
 def create_database(backend: str, folder: Path) -> str:
     """A fresh database of `backend`, migrated by `edgedock db upgrade`; returns its URL."""
+    folder.mkdir(parents=True, exist_ok=True)
     if backend == "sqlite":
         url = f"sqlite:///{folder / 'edgedock-bench.db'}"
     else:
@@ -97,7 +98,10 @@ def create_database(backend: str, folder: Path) -> str:
         asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
         url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     env = server_env(folder, url, secret_keys="k1:" + base64.b64encode(bytes(32)).decode())
-    subprocess.run([EDGEDOCK, "db", "upgrade"], env=env, check=True, capture_output=True)
+    migrated = subprocess.run([EDGEDOCK, "db", "upgrade"], env=env, capture_output=True, text=True)
+    if migrated.returncode != 0:
+        drop_database(url)
+        raise RuntimeError(f"edgedock db upgrade failed: {migrated.stderr.strip()[-500:]}")
     return url
 
 
@@ -107,7 +111,9 @@ def drop_database(url: str) -> None:
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def server_env(folder: Path, database_url: str, *, secret_keys: str | None = None) -> dict[str, str]:
+def server_env(
+    folder: Path, database_url: str, *, secret_keys: str | None = None
+) -> dict[str, str]:
     """The environment of `edgedock serve`; replicas share one so they share one keyring."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEDOCK_")}
     env.update(
