@@ -14,6 +14,7 @@ values back. Times are `time.monotonic()`, one clock for all processes on Linux.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import time
@@ -52,6 +53,7 @@ class _Fleet:
         self.parked: list[asyncio.Task[float | None]] = []
         self.idle: list[asyncio.Task[None]] = []
         self.idle_wait: float | None = None
+        self.all_sent = asyncio.Event()
 
     async def request(
         self, method: str, device: Device, path: str, **kw: Any
@@ -105,11 +107,16 @@ class _Fleet:
     async def park(self, wait: float, limit: float) -> int:
         """Starts one long poll per device; returns once every request has left the client."""
         self.counters.headers_sent = 0
+        self.all_sent.clear()
         self.parked = [asyncio.create_task(self._until_deployed(d, wait)) for d in self.devices]
-        deadline = time.monotonic() + limit
-        while self.counters.headers_sent < len(self.devices) and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.all_sent.wait(), timeout=limit)
         return self.counters.headers_sent
+
+    def on_headers_sent(self) -> None:
+        self.counters.headers_sent += 1
+        if self.counters.headers_sent >= len(self.devices):
+            self.all_sent.set()
 
     async def _until_deployed(self, device: Device, wait: float) -> float | None:
         while True:
@@ -184,10 +191,10 @@ class _Fleet:
 async def _serve(conn: Connection, devices: Sequence[Device], planted: str) -> None:
     import aiohttp
 
-    counters = _Counters()
+    fleets: list[_Fleet] = []
 
     async def sent(*_: Any) -> None:
-        counters.headers_sent += 1
+        fleets[0].on_headers_sent()
 
     trace = aiohttp.TraceConfig()
     trace.on_request_headers_sent.append(sent)
@@ -197,7 +204,7 @@ async def _serve(conn: Connection, devices: Sequence[Device], planted: str) -> N
     loop = asyncio.get_running_loop()
     async with aiohttp.ClientSession(connector=connector, trace_configs=[trace]) as session:
         fleet = _Fleet(session, devices, planted)
-        fleet.counters = counters
+        fleets.append(fleet)
         while True:
             command, kw = await loop.run_in_executor(None, conn.recv)
             if command == "close":

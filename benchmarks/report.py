@@ -92,7 +92,7 @@ def table(results: Sequence[Result]) -> str:
             if floor is not None and result is not floor and not floor.failed:
                 base = figure.value(floor) * figure.scale
                 if base and base == base and value == value:
-                    cell += f" ({value / base:,.1f}× floor)"
+                    cell += f" ({value / base:,.1f}x floor)"
             cells.append(cell)
         lines.append(f"| {figure.label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -118,21 +118,21 @@ def targets(results: Sequence[Result]) -> str:
             if not base or base != base or value != value:
                 return "— (not measured)"
             share = value / base
-            return _verdict(share <= bound if most else share >= bound, f"{share:,.2f}×")
+            return _verdict(share <= bound if most else share >= bound, f"{share:,.2f}x")
 
         return check
 
-    rules.append(("fan-out p99 ≤ 2× floor", ratio(lambda r: r.p(0.99), 2, most=True)))
-    rules.append(("CPU per idle poll ≤ 2× floor", ratio(lambda r: r.cpu_per_idle_poll, 2, True)))
-    rules.append(("`ping` ≥ 0.5× floor", ratio(lambda r: r.ping, 0.5, most=False)))
+    rules.append(("fan-out p99 ≤ 2x floor", ratio(lambda r: r.p(0.99), 2, most=True)))
+    rules.append(("CPU per idle poll ≤ 2x floor", ratio(lambda r: r.cpu_per_idle_poll, 2, True)))
+    rules.append(("`ping` ≥ 0.5x floor", ratio(lambda r: r.ping, 0.5, most=False)))
 
     def auth(result: Result) -> str:
         if floor is None or floor.failed or not floor.ping:
             return "— (no floor in this run)"
         share = result.registry_auth / floor.ping
-        return _verdict(share >= 0.25, f"{share:,.2f}× floor ping")
+        return _verdict(share >= 0.25, f"{share:,.2f}x floor ping")
 
-    rules.append(("`registry-auth` ≥ 0.25× floor `ping`", auth))
+    rules.append(("`registry-auth` ≥ 0.25x floor `ping`", auth))
 
     def commit(result: Result) -> str:
         seconds = result.commit_seconds
@@ -140,7 +140,7 @@ def targets(results: Sequence[Result]) -> str:
         return _verdict(seconds <= COMMIT_BOUND, f"{seconds:.2f} s{calls}")
 
     rules.append((f"commit ≤ {COMMIT_BOUND:.0f} s", commit))
-    rules.append(("memory per device ≤ 2× floor", ratio(lambda r: r.memory_per_device, 2, True)))
+    rules.append(("memory per device ≤ 2x floor", ratio(lambda r: r.memory_per_device, 2, True)))
     lines = ["targets (each backend's ratio to the floor of this run):"]
     for label, check in rules:
         verdicts = " · ".join(f"{r.name} {'failed' if r.failed else check(r)}" for r in others)
