@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import httpx
+from benchmarks.floor import FloorApp
 
 from benchmarks import report
-from benchmarks.floor import FloorApp
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ["fleet", "floor", "devices", "servers", "provision", "report"]
