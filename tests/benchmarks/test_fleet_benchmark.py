@@ -13,9 +13,8 @@ import sys
 from pathlib import Path
 
 import httpx
-from benchmarks.floor import FloorApp
 
-from benchmarks import report
+from benchmarks import floor, report
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ["fleet", "floor", "devices", "servers", "provision", "report"]
@@ -31,13 +30,13 @@ def test_benchmark_modules_import_without_the_test_suite():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-async def _parked(app: FloorApp) -> None:
+async def _parked(app: floor.FloorApp) -> None:
     while not any(device.waiters for device in app.by_token.values()):
         await asyncio.sleep(0)
 
 
 async def test_floor_answers_poll_304_and_deploy_cycle():
-    app = FloorApp()
+    app = floor.FloorApp()
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://floor") as client:
         [device] = (await client.post("/floor/v1/devices", json={"count": 1})).json()
@@ -72,13 +71,13 @@ async def test_floor_answers_poll_304_and_deploy_cycle():
 
 
 def test_report_targets_judge_each_figure_against_the_floor():
-    floor = report.Result("floor", 10, fanout=[0.1, 0.2], idle_cpu=1.0, idle_polls=1000)
-    floor.ping, floor.registry_auth, floor.commit_seconds = 1000.0, 900.0, 0.01
-    floor.rss_before, floor.rss_parked = 0, 10 * 1024
+    base = report.Result("floor", 10, fanout=[0.1, 0.2], idle_cpu=1.0, idle_polls=1000)
+    base.ping, base.registry_auth, base.commit_seconds = 1000.0, 900.0, 0.01
+    base.rss_before, base.rss_parked = 0, 10 * 1024
     slow = report.Result("sqlite", 10, fanout=[1.0, 2.0], idle_cpu=1.0, idle_polls=1000)
     slow.ping, slow.registry_auth, slow.commit_seconds = 600.0, 100.0, 4.0
     slow.rss_before, slow.rss_parked = 0, 15 * 1024
-    lines = report.targets([floor, slow]).splitlines()[1:]
+    lines = report.targets([base, slow]).splitlines()[1:]
     verdicts = {line.split(":")[0].strip(): line.split(": ", 1)[1] for line in lines}
     assert verdicts["fan-out p99 ≤ 2x floor"] == "sqlite MISS 10.00x"
     assert verdicts["CPU per idle poll ≤ 2x floor"] == "sqlite PASS 1.00x"
@@ -86,4 +85,4 @@ def test_report_targets_judge_each_figure_against_the_floor():
     assert verdicts["`registry-auth` ≥ 0.25x floor `ping`"] == "sqlite MISS 0.10x floor ping"
     assert verdicts["commit ≤ 3 s"] == "sqlite MISS 4.00 s"
     assert verdicts["memory per device ≤ 2x floor"] == "sqlite PASS 1.50x"
-    assert "sqlite" in report.table([floor, slow])
+    assert "sqlite" in report.table([base, slow])
