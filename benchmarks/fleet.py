@@ -1,192 +1,246 @@
-"""Fleet benchmark: N devices long-poll one server; a release is deployed to all of them.
+"""The fleet benchmark: N simulated devices on the floor and on edgedock, figures side by side.
 
-Prints how long each device took to see its deployment (p50, p99, max, from the moment its
-deployment was committed) and the throughput of `POST /device/v1/registry-auth` next to a no-op
-authenticated endpoint of the same server (`GET /device/v1/ping`) measured in the same run, so
-the ratio, not the absolute figure, is what to compare between machines.
+For each configuration (the floor app; edgedock on SQLite; on PostgreSQL; two edgedock
+replicas on one PostgreSQL with the devices split between them and the deployment made on the
+first) it registers N devices, parks them all in their long polls, deploys one release to all
+of them, then lets them re-poll idly, then measures `ping` and `registry-auth`. It prints one
+table, each figure beside the floor's and the ratio, and the targets of issue 8.
 
-    .venv/bin/python -m benchmarks.fleet [--devices 1000] [--backend sqlite|postgresql]
+    .venv/bin/python -m benchmarks.fleet                       # 10,000 devices, all four
+    .venv/bin/python -m benchmarks.fleet --devices 1000 --quick --backends floor,sqlite
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
+import secrets
+import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-import httpx
-from tests.conftest import create_database, drop_database
-from tests.support.live_server import running_server
+from benchmarks import report
+from benchmarks.devices import ClientPool, Device
+from benchmarks.provision import Deployed, EdgedockFleet, FloorFleet
+from benchmarks.servers import (
+    Server,
+    cpu_seconds,
+    create_database,
+    create_tenant,
+    drop_database,
+    edgedock_server,
+    floor_server,
+    raise_nofile,
+    rss_bytes,
+    server_env,
+    wait_until_quiet,
+)
+
+BACKENDS = ["floor", "sqlite", "postgresql", "replicas"]
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-async def _make_fleet(client: httpx.AsyncClient, n: int) -> tuple[str, str, list[dict]]:
-    app = (await client.post("/api/v1/applications", json={"name": "fleet-app"})).json()
-    creds = (
-        await client.post(
-            "/api/v1/image-credentials",
-            json={"label": "fleet", "username": "robot", "password": "a?b>~fleet"},
-        )
-    ).json()
-    release = (
-        await client.post(
-            f"/api/v1/applications/{app['id']}/releases",
-            json={
-                "version": "1.0.0",
-                "containers": [
-                    {
-                        "name": "app",
-                        "image": "registry.example.com/app:1",
-                        "image_credentials_id": creds["id"],
-                    }
-                ],
-            },
-        )
-    ).json()
-    sem = asyncio.Semaphore(20)
-
-    async def one(i: int) -> dict:
-        async with sem:
-            return (await client.post("/api/v1/devices", json={"name": f"device-{i:05d}"})).json()
-
-    devices = await asyncio.gather(*(one(i) for i in range(n)))
-    return release["id"], release["containers"][0]["id"], devices
+def _sum(values: Sequence[dict[str, int]], key: str) -> int:
+    return sum(v[key] for v in values)
 
 
-async def _watch(
-    client: httpx.AsyncClient, token: str, ready: asyncio.Event, ready_count: list[int], n: int
-) -> float:
-    """Long-poll until a deployment shows up; returns the monotonic time it was seen."""
-    headers = {"Authorization": f"Bearer {token}"}
-    first = await client.get("/device/v1/desired-state", headers=headers)
-    etag = first.headers["etag"]
-    ready_count[0] += 1
-    if ready_count[0] == n:
-        ready.set()
-    while True:
-        response = await client.get(
-            "/device/v1/desired-state",
-            params={"wait": 60},
-            headers={**headers, "If-None-Match": etag},
-            timeout=90,
-        )
-        if response.status_code == 200 and response.json()["deployments"]:
-            return time.monotonic()
-        etag = response.headers.get("etag", etag)
-
-
-async def _throughput(client: httpx.AsyncClient, request, count: int, concurrency: int) -> float:
-    sem = asyncio.Semaphore(concurrency)
-
-    async def one() -> None:
-        async with sem:
-            response = await request()
-            assert response.status_code in (200, 204), response.text
-
-    started = time.perf_counter()
-    await asyncio.gather(*(one() for _ in range(count)))
-    return count / (time.perf_counter() - started)
-
-
-async def run(url: str, token: str, n: int, requests: int, one_by_one: bool) -> None:
-    limits = httpx.Limits(max_connections=n + 50, max_keepalive_connections=n + 50)
-    async with httpx.AsyncClient(
-        base_url=url, limits=limits, timeout=120, headers={"Authorization": f"Bearer {token}"}
-    ) as api:
-        t = time.perf_counter()
-        release_id, container_id, devices = await _make_fleet(api, n)
-        print(f"registered {n} devices in {time.perf_counter() - t:.1f}s")
-        ready, ready_count = asyncio.Event(), [0]
-        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as fleet:
-            watchers = [
-                asyncio.create_task(_watch(fleet, d["token"], ready, ready_count, n))
-                for d in devices
-            ]
-            await asyncio.wait_for(ready.wait(), timeout=300)
-            await asyncio.sleep(0.5)  # every device is now parked in its long poll
-            committed: dict[str, float] = {}
-            deploy_started = time.monotonic()
-            if one_by_one:
-                sem = asyncio.Semaphore(10)
-
-                async def deploy(device: dict) -> dict:
-                    async with sem:
-                        response = await api.post(
-                            "/api/v1/deployments",
-                            json={"release_id": release_id, "device_id": device["id"]},
-                        )
-                        committed[device["id"]] = time.monotonic()
-                        return response.json()
-
-                deployments = await asyncio.gather(*(deploy(d) for d in devices))
-            else:
-                response = await api.post(
-                    "/api/v1/deployments/bulk",
-                    json={"release_id": release_id, "device_ids": [d["id"] for d in devices]},
-                )
-                assert response.status_code == 201, response.text
-                done = time.monotonic()  # committed before the answer left the server
-                committed = {d["id"]: done for d in devices}
-                deployments = response.json()["items"]
-            seen = await asyncio.wait_for(asyncio.gather(*watchers), timeout=600)
-        latencies = [seen_at - committed[d["id"]] for d, seen_at in zip(devices, seen, strict=True)]
-        print(
-            f"deployed to {n} devices in {max(committed.values()) - deploy_started:.2f}s; "
-            f"all seen {max(seen) - deploy_started:.2f}s after the first deploy began"
-        )
-        print(
-            "time from deployment committed to device seeing it: "
-            f"p50 {statistics.median(latencies) * 1000:.0f} ms, "
-            f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms"
-        )
-
-        device = devices[0]
-        dev_headers = {"Authorization": f"Bearer {device['token']}"}
-        body = {"deployment_id": deployments[0]["id"], "container_id": container_id}
-        async with httpx.AsyncClient(base_url=url, timeout=60, headers=dev_headers) as agent:
-            await agent.get("/device/v1/ping")
-            ping_rps = await _throughput(agent, lambda: agent.get("/device/v1/ping"), requests, 16)
-            auth_rps = await _throughput(
-                agent, lambda: agent.post("/device/v1/registry-auth", json=body), requests, 16
-            )
-        print(f"no-op authenticated endpoint (ping): {ping_rps:.0f} req/s")
-        print(f"registry-auth (decrypt + encode + audit): {auth_rps:.0f} req/s")
-        print(f"registry-auth / ping throughput ratio: {auth_rps / ping_rps:.2f}")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--devices", type=int, default=1000)
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument(
-        "--one-by-one",
-        action="store_true",
-        help="one POST /deployments per device instead of one POST /deployments/bulk",
+def _throughput(pool: ClientPool, kind: str, args: argparse.Namespace) -> tuple[float, int]:
+    k = len(pool.conns)
+    done = pool.call(
+        "throughput",
+        kind=kind,
+        count=args.requests // k,
+        concurrency=max(1, args.concurrency // k),
+        limit=args.throughput_limit,
     )
-    args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="edgedock-fleet-"))
-    url = create_database(args.backend, folder)
-    env_overrides = {"EDGEDOCK_LOG_LEVEL": "WARNING"}
-    try:
-        from tests.support.live_server import server_env
+    elapsed = max(d["elapsed"] for d in done)
+    return sum(d["done"] for d in done) / elapsed, sum(d["errors"] for d in done)
 
-        env = {**server_env(folder, url), **env_overrides}
-        with running_server(folder, url, env=env) as server:
-            how = "one request per device" if args.one_by_one else "one bulk request"
-            print(f"edgedock fleet benchmark: {args.devices} devices, {args.backend}, {how}")
-            asyncio.run(
-                run(server.url, server.admin_token, args.devices, args.requests, args.one_by_one)
-            )
+
+def _not_modified(pool: ClientPool) -> int:
+    return _sum(pool.call("idle_count"), "not_modified")
+
+
+def _until_rearmed(pool: ClientPool, target: int, least: float, limit: float) -> None:
+    """Waits until `target` 304s have been counted and `least` s passed (at most `limit` s).
+
+    Under a saturated server a re-poll queues for longer than its wait; counting a whole round
+    of re-arms makes the window a steady state rather than the start of a queue.
+    """
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        if time.monotonic() - started >= least and _not_modified(pool) >= target:
+            return
+        time.sleep(0.25)
+
+
+def _park(
+    pool: ClientPool, pids: list[int], result: report.Result, args: argparse.Namespace
+) -> None:
+    wait_until_quiet(pids, limit=30)
+    result.rss_before = rss_bytes(pids)
+    pool.call("connect", concurrency=max(1, args.connect_concurrency // args.clients))
+    sent = sum(pool.call("park", wait=args.park_wait, limit=300))
+    quiet = wait_until_quiet(pids, limit=args.settle)
+    result.rss_parked = rss_bytes(pids)
+    if not quiet:
+        result.notes.append("server still busy when memory was read (parked polls re-arming)")
+    say(f"{result.name}: {sent} long polls sent, server {'quiet' if quiet else 'still busy'}")
+
+
+def _fanout(
+    pool: ClientPool,
+    fleet: EdgedockFleet | FloorFleet,
+    devices: list[Device],
+    result: report.Result,
+    args: argparse.Namespace,
+) -> Deployed:
+    deployed = asyncio.run(fleet.deploy(devices))
+    result.commit_seconds, result.commit_requests = deployed.seconds, deployed.requests
+    say(f"{result.name}: committed in {deployed.seconds:.2f} s ({deployed.requests} requests)")
+    seen = pool.call("seen", limit=args.fanout_limit)
+    for share in seen:
+        result.fanout += [at - deployed.committed[d] for d, at in share["seen"].items()]
+    failed, leaks = _sum(seen, "failed"), _sum(seen, "leaks")
+    if failed:
+        result.notes.append(f"{failed} devices never saw the deployment")
+    if leaks:
+        result.notes.append(f"THE PLANTED PASSWORD WAS IN {leaks} DESIRED STATES")
+    say(f"{result.name}: fan-out p99 {result.p(0.99) * 1000:.0f} ms, {failed} missed")
+    return deployed
+
+
+def _idle(
+    pool: ClientPool, pids: list[int], result: report.Result, args: argparse.Namespace
+) -> None:
+    pool.call("idle_start", wait=args.idle_wait)
+    _until_rearmed(pool, args.devices, args.warmup, args.idle_limit)
+    before, cpu_before, started = pool.call("idle_count"), cpu_seconds(pids), time.monotonic()
+    _until_rearmed(pool, _sum(before, "not_modified") + args.devices, args.window, args.idle_limit)
+    after, cpu_after = pool.call("idle_count"), cpu_seconds(pids)
+    seconds = time.monotonic() - started
+    result.idle_cpu = cpu_after - cpu_before
+    result.idle_polls = _sum(after, "not_modified") - _sum(before, "not_modified")
+    if (other := _sum(after, "other") - _sum(before, "other")) > 0:
+        result.notes.append(f"{other} idle polls answered 200 instead of 304")
+    result.notes.append(f"{result.idle_polls:,} idle 304s in {seconds:.0f} s")
+    cut = _sum(pool.call("idle_stop", limit=args.idle_wait + 120), "cut")
+    say(f"{result.name}: {result.idle_polls} idle 304s in {seconds:.1f} s, {cut} polls cut")
+
+
+def _throughputs(
+    pool: ClientPool, deployed: Deployed, result: report.Result, args: argparse.Namespace
+) -> None:
+    shares = [{"bodies": {d.id: deployed.auth_bodies[d.id] for d in s}} for s in pool.shares]
+    pool.call("auth_bodies", per_process=shares)
+    result.ping, ping_errors = _throughput(pool, "ping", args)
+    result.registry_auth, auth_errors = _throughput(pool, "registry-auth", args)
+    if ping_errors or auth_errors:
+        result.notes.append(f"failed requests: {ping_errors} ping, {auth_errors} auth")
+    say(f"{result.name}: ping {result.ping:.0f} req/s, registry-auth {result.registry_auth:.0f}")
+
+
+def measure(
+    name: str, fleet: EdgedockFleet | FloorFleet, servers: list[Server], args: argparse.Namespace
+) -> report.Result:
+    """Registers the fleet, then: parked memory, fan-out, idle CPU, throughput, in that order."""
+    pids = [s.pid for s in servers]
+    result = report.Result(name, args.devices)
+    started = time.monotonic()
+    devices = asyncio.run(fleet.register(args.devices))
+    result.register_seconds = time.monotonic() - started
+    say(f"{name}: registered {len(devices)} devices in {result.register_seconds:.1f} s")
+    pool = ClientPool(devices, args.clients, args.planted)
+    try:
+        _park(pool, pids, result, args)
+        deployed = _fanout(pool, fleet, devices, result, args)
+        _idle(pool, pids, result, args)
+        _throughputs(pool, deployed, result, args)
+        if retries := _sum(pool.call("idle_count"), "errors"):
+            result.notes.append(f"{retries} requests retried after a dropped connection")
+    finally:
+        pool.close()
+    return result
+
+
+def run_backend(name: str, folder: Path, args: argparse.Namespace) -> report.Result:
+    if name == "floor":
+        with floor_server(folder) as floor:
+            return measure(name, FloorFleet(floor.url), [floor], args)
+    url = create_database("sqlite" if name == "sqlite" else "postgresql", folder)
+    try:
+        env = server_env(folder, url)  # one keyring for both replicas, as in production
+        token = create_tenant(env, "bench")
+        if name != "replicas":
+            with edgedock_server(name, folder, env) as server:
+                fleet = EdgedockFleet([server.url], token, args.planted)
+                return measure(name, fleet, [server], args)
+        with edgedock_server("a", folder, env) as a, edgedock_server("b", folder, env) as b:
+            fleet = EdgedockFleet([a.url, b.url], token, args.planted)
+            return measure(name, fleet, [a, b], args)
     finally:
         drop_database(url)
+
+
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--devices", type=int, default=10_000)
+    parser.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated")
+    parser.add_argument("--clients", type=int, default=2, help="client processes")
+    parser.add_argument("--quick", action="store_true", help="short windows, fewer requests")
+    parser.add_argument("--park-wait", type=float, default=60, help="long-poll wait, seconds")
+    parser.add_argument("--idle-wait", type=float, default=2, help="idle re-poll wait")
+    parser.add_argument("--requests", type=int, default=None, help="per throughput figure")
+    parser.add_argument("--concurrency", type=int, default=64, help="for throughput figures")
+    parser.add_argument("--connect-concurrency", type=int, default=256)
+    args = parser.parse_args(argv)
+    args.backends = [b for b in args.backends.split(",") if b]
+    if unknown := set(args.backends) - set(BACKENDS):
+        parser.error(f"unknown backends: {', '.join(sorted(unknown))}")
+    quick = args.quick
+    args.requests = args.requests or (1000 if quick else 5000)
+    args.warmup, args.window = (2.0, 4.0) if quick else (4.0, 10.0)
+    args.settle = 10.0 if quick else 30.0
+    args.fanout_limit = 120.0 if quick else 600.0
+    args.idle_limit = 60.0 if quick else 180.0
+    args.throughput_limit = 20.0 if quick else 30.0
+    args.planted = "planted-" + secrets.token_hex(12)  # must never reach a desired state
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse(argv)
+    limit = raise_nofile()
+    say(
+        f"fleet benchmark: {args.devices:,} devices, {', '.join(args.backends)}; "
+        f"{args.clients} aiohttp client processes; open files limit {limit}"
+    )
+    folder = Path(tempfile.mkdtemp(prefix="edgedock-fleet-"))
+    started = time.monotonic()
+    results = []
+    for name in args.backends:
+        try:
+            results.append(run_backend(name, folder / name, args))
+        except Exception as exc:  # one failed configuration must not hide the others
+            say(f"{name}: FAILED: {type(exc).__name__}: {exc}")
+            failed = report.Result(name, args.devices, failed=True)
+            failed.notes.append(f"FAILED: {type(exc).__name__}: {exc}"[:500])
+            results.append(failed)
+    if any(r.failed for r in results):
+        say(f"server logs kept in {folder}")
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+    print()
+    print(report.table(results))
+    print()
+    print(report.targets(results))
+    print(report.notes(results))
+    print(f"whole run: {time.monotonic() - started:.0f} s")
 
 
 if __name__ == "__main__":
