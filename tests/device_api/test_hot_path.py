@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from edgedock.db import Database
 from edgedock.device_api import projection
 from edgedock.notify import LocalNotifier
 from edgedock.read import desired_state
@@ -186,3 +187,18 @@ async def test_warm_requests_that_are_not_plain_polls_get_the_full_validation(ap
             "/device/v1/desired-state", headers={"Authorization": "Bearer edd_unknown"}
         )
         assert unknown.status_code == 401 and unknown.json()["error"]["code"]
+
+
+async def test_polls_woken_together_read_their_bodies_in_one_query(database_url):
+    database = Database.connect(database_url)  # real connections: the reads run concurrently
+    try:
+        reader = projection.BodyReader(database)
+        device_ids = [uuid.uuid4() for _ in range(25)]
+        with counted_statements(database.engine) as statements:
+            answers = await asyncio.gather(*(reader.read(d) for d in device_ids))
+    finally:
+        await database.dispose()
+    # Devices without a row have nothing deployed: each gets its own empty state.
+    assert answers == [desired_state.serialize(desired_state.empty(d)) for d in device_ids]
+    reads = [s for s in statements if "device_desired_state" in s]
+    assert len(reads) == 1, reads

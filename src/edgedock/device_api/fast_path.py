@@ -51,6 +51,7 @@ class DeviceFastPath:
             answer = await polls.desired_state(
                 state.database,
                 state.fleet,
+                state.bodies,
                 token=token,
                 if_none_match=if_none_match,
                 wait=min(wait, state.settings.max_poll_wait),

@@ -73,7 +73,13 @@ async def _load(database: Database, fleet: Fleet, hashed: str) -> DeviceIdentity
 
 
 async def desired_state(
-    database: Database, fleet: Fleet, *, token: str, if_none_match: str | None, wait: float
+    database: Database,
+    fleet: Fleet,
+    bodies: projection.BodyReader,
+    *,
+    token: str,
+    if_none_match: str | None,
+    wait: float,
 ) -> PollAnswer:
     """Answer at once when the device's state differs from `if_none_match`, else within `wait`."""
     device = await authenticate(database, fleet, token)
@@ -95,6 +101,5 @@ async def desired_state(
                 return PollAnswer(etag=etag, body=None)
     if etag == if_none_match:
         return PollAnswer(etag=etag, body=None)
-    async with database.snapshot() as session:
-        body, etag = await projection.read(session, device.id)
+    body, etag = await bodies.read(device.id)
     return PollAnswer(etag=etag, body=body)

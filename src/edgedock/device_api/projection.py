@@ -7,6 +7,8 @@ then reads one row, or nothing at all when the ETag it holds in memory still mat
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import uuid
 from collections.abc import Collection
 
@@ -14,7 +16,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from edgedock.db import utcnow
+from edgedock.db import Database, utcnow
 from edgedock.deployments.models import Deployment
 from edgedock.device_api.models import DesiredStateProjection
 from edgedock.devices.models import Device
@@ -96,3 +98,54 @@ async def rebuild_missing(session: AsyncSession) -> int:
     )
     await refresh(session, missing)
     return len(missing)
+
+
+class BodyReader:
+    """Reads the bodies that woken polls need, many per query.
+
+    A deployment to a fleet wakes thousands of parked polls in one turn of the event loop; each
+    one reading its own row would queue thousands of units of work for the database's slots.
+    Here the polls woken together hand in their device ids, and one snapshot reads up to
+    `batch` rows at a time with one `IN` query.
+    """
+
+    def __init__(self, database: Database, *, batch: int = 1000) -> None:
+        self.database, self.batch = database, batch
+        self._pending: dict[uuid.UUID, list[asyncio.Future[tuple[str, str]]]] = {}
+        self._reading: asyncio.Task[None] | None = None
+
+    async def read(self, device_id: uuid.UUID) -> tuple[str, str]:
+        """The body and ETag a poll answers with."""
+        done: asyncio.Future[tuple[str, str]] = asyncio.get_running_loop().create_future()
+        self._pending.setdefault(device_id, []).append(done)
+        if self._reading is None or self._reading.done():
+            self._reading = asyncio.create_task(self._read_pending())
+        return await done
+
+    async def _read_pending(self) -> None:
+        await asyncio.sleep(0)  # the other polls woken in this turn hand in their ids first
+        while self._pending:
+            ids = list(itertools.islice(self._pending, self.batch))
+            waiters = {device_id: self._pending.pop(device_id) for device_id in ids}
+            try:
+                async with self.database.snapshot() as session:
+                    rows = await session.execute(_READ_MANY, {"device_ids": ids})
+                    found = {row.device_id: (row.body, row.etag) for row in rows}
+            except Exception as exc:  # each waiting poll fails the way a read of its own would
+                for futures in waiters.values():
+                    for done in futures:
+                        if not done.done():
+                            done.set_exception(exc)
+                continue
+            for device_id, futures in waiters.items():
+                answer = found.get(device_id) or desired_state.serialize(
+                    desired_state.empty(device_id)
+                )
+                for done in futures:
+                    if not done.done():
+                        done.set_result(answer)
+
+
+_READ_MANY = select(
+    DesiredStateProjection.device_id, DesiredStateProjection.body, DesiredStateProjection.etag
+).where(DesiredStateProjection.device_id.in_(bindparam("device_ids", expanding=True)))

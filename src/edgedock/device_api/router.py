@@ -51,6 +51,7 @@ async def get_desired_state(
     answer = await polls.desired_state(
         state.database,
         state.fleet,
+        state.bodies,
         token=_token(credentials),
         if_none_match=if_none_match,
         wait=min(wait, state.settings.max_poll_wait),

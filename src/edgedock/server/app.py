@@ -67,6 +67,7 @@ def create_app(
         notifier=notifier,
         fleet=fleet,
         audit=AuditWriter(database),
+        bodies=projection.BodyReader(database),
     )
     feed = ChangeFeed(fleet, notifier)
     database.before_commit.append(feed.before_commit)

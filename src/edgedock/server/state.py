@@ -9,6 +9,7 @@ from edgedock.config import Settings
 from edgedock.crypto import Keyring
 from edgedock.db import Database
 from edgedock.device_api.fleet import Fleet
+from edgedock.device_api.projection import BodyReader
 from edgedock.notify import Notifier
 
 
@@ -20,3 +21,4 @@ class ServerState:
     notifier: Notifier
     fleet: Fleet
     audit: AuditWriter
+    bodies: BodyReader
