@@ -506,13 +506,13 @@ def test_pull_raises_unavailable_when_engine_stalls_fake_engine(tmp_path: Path) 
 
     try:
         with _fake_engine(tmp_path, stall) as (url, _server), Engine(url, pull_timeout=0.3) as fake:
-            started = time.monotonic()
             with pytest.raises(EngineUnavailable) as caught:
                 fake.pull("localhost:5000/team/app:1.0", x_registry_auth=header)
+            # The pull gave up while the engine was still stalling, not when it let go.
+            assert not release.is_set()
     finally:
         release.set()
 
-    assert time.monotonic() - started < 5
     _assert_leaks_nothing(caught.value, header, "stalled-pw")
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edgedock import wire
-from edgedock.db import utcnow
+from edgedock.db import lock_shared, utcnow
 from edgedock.deployments.models import ContainerState, Deployment
 from edgedock.deployments.service import add_event
 from edgedock.releases.models import ReleaseContainer
@@ -61,7 +61,10 @@ async def apply(
     may still be tearing down what was just deleted.
     """
     known = await device_containers(session, device_id=device_id)
-    deployment_ids = {d for d, _ in known}
+    # Locked against deletion until the commit: a deployment deleted while its report is being
+    # written is either gone before (the report is ignored) or waits for it, never a FK error.
+    deployment_ids = await lock_shared(session, Deployment, {d for d, _ in known})
+    known = {key: c for key, c in known.items() if key[0] in deployment_ids}
     states = {
         (s.deployment_id, s.container_id): s
         for s in await session.scalars(
