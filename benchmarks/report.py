@@ -94,7 +94,8 @@ def table(results: Sequence[Result]) -> str:
             if floor is not None and result is not floor and not floor.failed:
                 base = figure.value(floor) * figure.scale
                 if base and base == base and value == value:
-                    cell += f" ({value / base:,.1f}x floor)"
+                    share = value / base
+                    cell += f" ({share:,.2f}x floor)" if share < 10 else f" ({share:,.0f}x floor)"
             cells.append(cell)
         lines.append(f"| {figure.label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
