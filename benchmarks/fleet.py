@@ -106,6 +106,9 @@ def _fanout(
     seen = pool.call("seen", limit=args.fanout_limit)
     for share in seen:
         result.fanout += [at - deployed.committed[d] for d, at in share["seen"].items()]
+        result.last_seen = max(
+            [result.last_seen, *(at - deployed.started for at in share["seen"].values())]
+        )
     failed, leaks = _sum(seen, "failed"), _sum(seen, "leaks")
     if failed:
         result.notes.append(f"{failed} devices never saw the deployment")

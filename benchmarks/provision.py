@@ -25,6 +25,7 @@ class Deployed:
     seconds: float  # first bulk request sent -> last one answered
     requests: int
     auth_bodies: dict[str, str]  # device id -> its registry-auth request body
+    started: float = 0.0  # when the first deploy request was sent
 
 
 def bulk_limit() -> int:
@@ -114,7 +115,7 @@ class EdgedockFleet:
                         {"deployment_id": item["id"], "container_id": self.container_id}
                     )
         requests = -(-len(ids) // size)
-        return Deployed(committed, time.monotonic() - started, requests, bodies)
+        return Deployed(committed, time.monotonic() - started, requests, bodies, started)
 
 
 @dataclass
@@ -140,4 +141,4 @@ class FloorFleet:
             )
             for item in made["items"]
         }
-        return Deployed(committed, answered - started, 1, bodies)
+        return Deployed(committed, answered - started, 1, bodies, started)

@@ -26,6 +26,7 @@ class Result:
     ping: float = 0.0  # requests per second
     registry_auth: float = 0.0
     commit_seconds: float = 0.0
+    last_seen: float = 0.0  # first deploy request sent -> last device seen it, seconds
     commit_requests: int = 0
     rss_before: int = 0
     rss_parked: int = 0
@@ -60,6 +61,7 @@ FIGURES = [
     Figure("`ping` throughput", lambda r: r.ping, "req/s"),
     Figure("`registry-auth` throughput", lambda r: r.registry_auth, "req/s"),
     Figure("commit one release to every device", lambda r: r.commit_seconds, "s"),
+    Figure("deploy begun → last device has it", lambda r: r.last_seen, "s"),
     Figure("server memory per parked device", lambda r: r.memory_per_device, "KiB", 1 / 1024),
 ]
 
@@ -92,7 +94,8 @@ def table(results: Sequence[Result]) -> str:
             if floor is not None and result is not floor and not floor.failed:
                 base = figure.value(floor) * figure.scale
                 if base and base == base and value == value:
-                    cell += f" ({value / base:,.1f}x floor)"
+                    share = value / base
+                    cell += f" ({share:,.2f}x floor)" if share < 10 else f" ({share:,.0f}x floor)"
             cells.append(cell)
         lines.append(f"| {figure.label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
