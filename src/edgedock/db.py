@@ -243,11 +243,11 @@ class Database:
         cls, url: str, *, timeout: float = outages.DEFAULT_TIMEOUT, max_concurrent: int = 15
     ) -> Database:
         options = outages.deadline_options(url, timeout=timeout)
-        if make_url(url).get_backend_name() != "sqlite":
-            # The pool keeps as many connections as units of work may run at once: with the
-            # default 5 (+10 overflow) every connection past the fifth was opened and closed
-            # again around each unit of work, a connection set-up per request under load.
-            options.update(pool_size=max_concurrent, max_overflow=0)
+        # The pool keeps as many connections as units of work may run at once: with the
+        # default 5 (+10 overflow) every connection past the fifth was opened and closed again
+        # around each unit of work (on SQLite a new thread each time), a connection set-up per
+        # request under load.
+        options.update(pool_size=max_concurrent, max_overflow=0)
         engine = make_engine(url, **options)
         sessions = async_sessionmaker(engine, expire_on_commit=False)
         return cls(

@@ -202,3 +202,58 @@ async def test_polls_woken_together_read_their_bodies_in_one_query(database_url)
     assert answers == [desired_state.serialize(desired_state.empty(d)) for d in device_ids]
     reads = [s for s in statements if "device_desired_state" in s]
     assert len(reads) == 1, reads
+
+
+async def _registry_auth(agent, deployment, release, name="app"):  # type: ignore[no-untyped-def]
+    container = next(c for c in release["containers"] if c["name"] == name)
+    return await agent.post(
+        "/device/v1/registry-auth",
+        json={"deployment_id": deployment["id"], "container_id": container["id"]},
+    )
+
+
+async def test_repeated_registry_auth_reads_no_pull_target_but_audits_each(api, app, engine):
+    _, _, release = await fleet.private_release(api)
+    device = await fleet.device(api, "gw-cached-auth")
+    deployment = await fleet.deploy(api, release["id"], device["id"])
+    async with fleet.device_client(app, device["token"]) as agent:
+        assert (await _registry_auth(agent, deployment, release)).status_code == 200
+        with counted_statements(engine) as statements:
+            assert (await _registry_auth(agent, deployment, release)).status_code == 200
+    assert not [s for s in statements if "release_container" in s], statements
+    assert len([s for s in statements if s.startswith("INSERT INTO audit_event")]) == 1
+
+
+async def test_a_cached_pull_target_is_dropped_when_its_credentials_are_deleted(api, app):
+    creds, _, release = await fleet.private_release(api)
+    device = await fleet.device(api, "gw-cached-then-deleted")
+    deployment = await fleet.deploy(api, release["id"], device["id"])
+    async with fleet.device_client(app, device["token"]) as agent:
+        assert (await _registry_auth(agent, deployment, release)).status_code == 200
+        deleted = await api.delete(
+            f"/api/v1/image-credentials/{creds['id']}", params={"force": True}
+        )
+        assert deleted.status_code == 204, deleted.text
+        response = await _registry_auth(agent, deployment, release)
+    assert response.status_code == 410
+    assert response.json()["error"]["code"] == "credentials_deleted"
+
+
+async def test_a_cached_pull_target_is_dropped_when_the_deployment_moves_on(api, app):
+    creds, application, v1 = await fleet.private_release(api)
+    v2 = await factories.release(
+        api,
+        application["id"],
+        version="2.0.0",
+        containers=[factories.container("other", "busybox:1.36")],
+    )
+    device = await fleet.device(api, "gw-cached-then-upgraded")
+    deployment = await fleet.deploy(api, v1["id"], device["id"])
+    async with fleet.device_client(app, device["token"]) as agent:
+        assert (await _registry_auth(agent, deployment, v1)).status_code == 200
+        upgraded = await api.post(
+            f"/api/v1/deployments/{deployment['id']}/upgrade", json={"release_id": v2["id"]}
+        )
+        assert upgraded.status_code == 200, upgraded.text
+        response = await _registry_auth(agent, deployment, v1)
+    assert response.status_code == 404

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from edgedock import crypto
+from edgedock import crypto, notify
 from edgedock.actors import Actor
 from edgedock.applications.models import Application
 from edgedock.audit import service as audit_service
@@ -32,6 +32,7 @@ from edgedock.db import find_owned, insert_unique, lock_owned, utcnow
 from edgedock.devices.models import Device
 from edgedock.errors import ConfigurationError, Conflict, MethodNotAllowed, NotFound
 from edgedock.pagination import Keyset, Page, SortKey, matching
+from edgedock.read import in_use
 
 # Reading release rows from here (and not through the releases service) keeps the service graph
 # a DAG: releases → credentials. The models are read only, to list references.
@@ -309,6 +310,10 @@ async def delete(
             "them will fail)",
             details={"references": refs},
         )
+    # Their devices' replicas forget what they cached about these credentials (pull_cache.py),
+    # so the next pull hears 410 instead of being handed a password that was just deleted.
+    for device_id in await in_use.devices_pulling_with(session, credential_id=credential.id):
+        notify.mark(session, device_id)
     await session.execute(
         update(ReleaseContainer)
         .where(ReleaseContainer.image_credentials_id == credential.id)

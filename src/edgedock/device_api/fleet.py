@@ -51,6 +51,10 @@ class Fleet:
         self._etags: dict[uuid.UUID, str] = {}
         self._waiters: defaultdict[uuid.UUID, set[asyncio.Event]] = defaultdict(set)
         self._seen: dict[uuid.UUID, datetime] = {}
+        # Bumped per device by every change applied to it, and for all by `forget_all`: what
+        # was cached about a device under an older stamp is no longer to be trusted.
+        self._changes: dict[uuid.UUID, int] = {}
+        self._epoch = 0
         # Bumped by every change applied: a database read that started before a change must
         # not overwrite what the change put here (see `remember`).
         self.generation = 0
@@ -88,10 +92,15 @@ class Fleet:
     def etag(self, device_id: uuid.UUID) -> str | None:
         return self._etags.get(device_id)
 
+    def stamp(self, device_id: uuid.UUID) -> tuple[int, int]:
+        """Changes whenever anything about the device changes; take it before a read to cache."""
+        return self._epoch, self._changes.get(device_id, 0)
+
     def apply(self, changes: Changes) -> None:
         """Changes committed on any replica: new ETags, or `None` for a device that is gone."""
         self.generation += 1
         for device_id, etag in changes.items():
+            self._changes[device_id] = self._changes.get(device_id, 0) + 1
             if etag is None:
                 self._etags.pop(device_id, None)
                 token_hash = self._token_of.pop(device_id, None)
@@ -105,6 +114,8 @@ class Fleet:
     def forget_all(self) -> None:
         """Notifications may have been missed: drop every cached fact and wake every poll."""
         self.generation += 1
+        self._epoch += 1
+        self._changes.clear()
         self._by_token.clear()
         self._token_of.clear()
         self._etags.clear()

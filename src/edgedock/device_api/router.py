@@ -72,7 +72,12 @@ async def post_registry_auth(
     """The registry auth for one container, just before its pull. Use once, never store."""
     response.headers["Cache-Control"] = "no-store"
     return await device_api_service.issue_registry_auth(
-        state.database, state.audit, device=device, request=data, keyring=state.keyring
+        state.database,
+        state.audit,
+        state.pull_targets,
+        device=device,
+        request=data,
+        keyring=state.keyring,
     )
 
 

@@ -15,10 +15,11 @@ from edgedock.actors import Actor
 from edgedock.audit import service as audit_service
 from edgedock.audit.writer import AuditWriter
 from edgedock.credentials import service as credential_service
-from edgedock.crypto import Keyring
+from edgedock.crypto import Keyring, UnknownKey
 from edgedock.db import Database
 from edgedock.deployments import reports
 from edgedock.device_api.fleet import DeviceIdentity
+from edgedock.device_api.pull_cache import PullTargetCache
 from edgedock.errors import Gone, NotFound
 from edgedock.read import pull_targets
 
@@ -49,30 +50,73 @@ def _uuid(value: str) -> uuid.UUID | None:
 async def issue_registry_auth(
     database: Database,
     audit: AuditWriter,
+    cache: PullTargetCache,
     *,
     device: DeviceIdentity,
     request: wire.RegistryAuthRequest,
     keyring: Keyring,
 ) -> wire.RegistryAuthResponse:
-    """Takes the database, not a request's session: the read is a snapshot, and the audit event
-    joins a group commit (audit/writer.py) instead of a transaction of its own.
+    """Takes the database, not a request's session: the pull target comes from this replica's
+    cache or one snapshot, and the audit event joins a group commit (audit/writer.py) instead
+    of a transaction of its own.
     """
     deployment_id, container_id = _uuid(request.deployment_id), _uuid(request.container_id)
-    target = None
-    if deployment_id is not None and container_id is not None:
-        async with database.snapshot() as session:
-            target = await pull_targets.find(
-                session,
-                tenant_id=device.tenant_id,
-                device_id=device.id,
-                deployment_id=deployment_id,
-                container_id=container_id,
-            )
-    if target is None:
+    if deployment_id is None or container_id is None:
         raise ContainerNotDeployed(
             f"container {request.container_id} is not part of deployment {request.deployment_id} "
             "of this device"
         )
+    key = (device.id, deployment_id, container_id)
+    for fresh in (False, True):
+        target = None if fresh else cache.get(key)
+        if target is None:
+            target = await _read_target(database, cache, device=device, key=key)
+        if target is None:
+            raise ContainerNotDeployed(
+                f"container {request.container_id} is not part of deployment "
+                f"{request.deployment_id} of this device"
+            )
+        try:
+            return await _issue(
+                audit, device=device, request=request, target=target, keyring=keyring
+            )
+        except UnknownKey:
+            if fresh:
+                raise
+            # Cached before `keys rotate` re-sealed it and `keys retire` removed the old key.
+            cache.drop(key)
+    raise AssertionError("unreachable")
+
+
+async def _read_target(
+    database: Database,
+    cache: PullTargetCache,
+    *,
+    device: DeviceIdentity,
+    key: tuple[uuid.UUID, uuid.UUID, uuid.UUID],
+) -> pull_targets.PullTarget | None:
+    stamp = cache.fleet.stamp(device.id)
+    async with database.snapshot() as session:
+        target = await pull_targets.find(
+            session,
+            tenant_id=device.tenant_id,
+            device_id=device.id,
+            deployment_id=key[1],
+            container_id=key[2],
+        )
+    if target is not None:
+        cache.put(key, target, stamp=stamp)
+    return target
+
+
+async def _issue(
+    audit: AuditWriter,
+    *,
+    device: DeviceIdentity,
+    request: wire.RegistryAuthRequest,
+    target: pull_targets.PullTarget,
+    keyring: Keyring,
+) -> wire.RegistryAuthResponse:
     credential = target.credentials
     if credential is None:
         if target.credentials_deleted_at is not None:

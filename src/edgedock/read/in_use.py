@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from edgedock.deployments.models import Deployment
 from edgedock.devices.models import Device
-from edgedock.releases.models import Release
+from edgedock.releases.models import Release, ReleaseContainer
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +63,16 @@ def details(refs: list[DeploymentRef]) -> dict[str, object]:
             for d in refs
         ]
     }
+
+
+async def devices_pulling_with(
+    session: AsyncSession, *, credential_id: uuid.UUID
+) -> set[uuid.UUID]:
+    """The devices whose current deployments have a container that needs these credentials."""
+    stmt = (
+        select(Deployment.device_id)
+        .join(ReleaseContainer, ReleaseContainer.release_id == Deployment.release_id)
+        .where(ReleaseContainer.image_credentials_id == credential_id)
+        .distinct()
+    )
+    return set((await session.scalars(stmt)).all())

@@ -10,6 +10,7 @@ from edgedock.crypto import Keyring
 from edgedock.db import Database
 from edgedock.device_api.fleet import Fleet
 from edgedock.device_api.projection import BodyReader
+from edgedock.device_api.pull_cache import PullTargetCache
 from edgedock.notify import Notifier
 
 
@@ -22,3 +23,4 @@ class ServerState:
     fleet: Fleet
     audit: AuditWriter
     bodies: BodyReader
+    pull_targets: PullTargetCache
