@@ -257,3 +257,18 @@ async def test_a_cached_pull_target_is_dropped_when_the_deployment_moves_on(api,
         assert upgraded.status_code == 200, upgraded.text
         response = await _registry_auth(agent, deployment, v1)
     assert response.status_code == 404
+
+
+async def test_devices_coming_online_together_are_written_in_one_statement(database_url):
+    from edgedock.db import utcnow
+    from edgedock.device_api.fleet import Fleet
+    from edgedock.device_api.seen import SeenWriter
+
+    database = Database.connect(database_url)  # real connections: the writes run concurrently
+    try:
+        writer = SeenWriter(database, Fleet())
+        with counted_statements(database.engine) as statements:
+            await asyncio.gather(*(writer.write_now(uuid.uuid4(), utcnow()) for _ in range(25)))
+    finally:
+        await database.dispose()
+    assert len([s for s in statements if s.startswith("UPDATE device")]) == 1, statements

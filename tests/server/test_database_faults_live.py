@@ -9,6 +9,7 @@ database is back. The server's database deadline is set to 1 s so that the file 
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -152,3 +153,42 @@ def test_outage_is_logged_once_per_request_without_traceback(
     assert len(unavailable) == 1, lines
     assert "Traceback" not in server.log()
     assert "internal_error" not in server.log()
+
+
+def test_a_parked_poll_outlives_an_outage_and_sees_the_change_after_it_database_cut(
+    server: LiveServer, proxy: TcpProxy
+) -> None:
+    with server.api() as api:
+        app = api.post("/api/v1/applications", json={"name": f"parked-{uuid.uuid4().hex[:6]}"})
+        release = api.post(
+            f"/api/v1/applications/{app.json()['id']}/releases", json=_release_body()
+        ).json()
+        device = api.post("/api/v1/devices", json={"name": f"gw-{uuid.uuid4().hex[:6]}"}).json()
+    result: dict[str, httpx.Response] = {}
+    with server.api(device["token"]) as agent:
+        etag = agent.get("/device/v1/desired-state").headers["etag"]
+
+        def poll() -> None:
+            result["response"] = agent.get(
+                "/device/v1/desired-state",
+                params={"wait": 60},
+                headers={"If-None-Match": etag},
+                timeout=55,
+            )
+
+        waiter = threading.Thread(target=poll)
+        waiter.start()
+        time.sleep(0.5)  # parked: a warm poll waits without the database
+        proxy.set_mode("cut")  # every database connection, the listener's included, is cut
+        time.sleep(1.5)
+        proxy.set_mode("pass")
+        _wait_until_ready(server)
+        with server.api() as api:
+            created = api.post(
+                "/api/v1/deployments", json={"release_id": release["id"], "device_id": device["id"]}
+            )
+        assert created.status_code == 201, created.text
+        waiter.join(timeout=58)
+    response = result["response"]
+    assert response.status_code == 200, response.text
+    assert [d["id"] for d in response.json()["deployments"]] == [created.json()["id"]]

@@ -13,7 +13,7 @@ import contextlib
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -59,6 +59,8 @@ class Fleet:
         # not overwrite what the change put here (see `remember`).
         self.generation = 0
         self.closing = False
+        # Set by the app: writes a device's first sighting at once (seen.SeenWriter.write_now).
+        self.write_seen_now: Callable[[uuid.UUID, datetime], Awaitable[None]] | None = None
 
     # Identities -------------------------------------------------------------------------
 

@@ -68,7 +68,10 @@ async def _load(database: Database, fleet: Fleet, hashed: str) -> DeviceIdentity
     if row.last_seen_at is None or not timedelta(0) <= utcnow() - row.last_seen_at <= _BACK_ONLINE:
         # A device coming (back) online shows so at once, and a time in the future (a clock
         # stepped back) is corrected at once; the batches only keep it fresh.
-        await seen.write_best_effort(database, {identity.id: utcnow()})
+        if fleet.write_seen_now is not None:
+            await fleet.write_seen_now(identity.id, utcnow())
+        else:
+            await seen.write_best_effort(database, {identity.id: utcnow()})
     return identity
 
 

@@ -52,12 +52,34 @@ async def write_best_effort(database: Database, seen: dict[uuid.UUID, datetime])
 
 
 class SeenWriter:
-    """Flushes `fleet`'s seen times every `interval` seconds while the server runs."""
+    """Flushes `fleet`'s seen times every `interval` seconds while the server runs, and writes
+    a device coming (back) online at once, grouped with the others arriving meanwhile."""
 
     def __init__(self, database: Database, fleet: Fleet, *, interval: float = 5.0) -> None:
         self.database, self.fleet, self.interval = database, fleet, interval
         self._task: asyncio.Task[None] | None = None
         self._failing = False
+        self._urgent: dict[uuid.UUID, datetime] = {}
+        self._urgent_done: asyncio.Future[None] | None = None
+        self._urgent_task: asyncio.Task[None] | None = None
+
+    async def write_now(self, device_id: uuid.UUID, at: datetime) -> None:
+        """Returns once written (or once the write failed: it is best effort, never raised).
+
+        A fleet reconnecting after a server restart brings thousands of these at once; they
+        share one transaction per round instead of queueing one each for the database.
+        """
+        self._urgent[device_id] = at
+        if self._urgent_done is None:
+            self._urgent_done = asyncio.get_running_loop().create_future()
+            self._urgent_task = asyncio.create_task(self._write_urgent(self._urgent_done))
+        await asyncio.shield(self._urgent_done)
+
+    async def _write_urgent(self, done: asyncio.Future[None]) -> None:
+        await asyncio.sleep(0)  # the others arriving in this turn join the group
+        seen, self._urgent, self._urgent_done = self._urgent, {}, None
+        await write_best_effort(self.database, seen)
+        done.set_result(None)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())

@@ -75,6 +75,7 @@ def create_app(
     database.before_commit.append(feed.before_commit)
     database.after_commit.append(feed.after_commit)
     seen_writer = SeenWriter(database, fleet)
+    fleet.write_seen_now = seen_writer.write_now
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
