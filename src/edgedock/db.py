@@ -247,7 +247,12 @@ class Database:
         # default 5 (+10 overflow) every connection past the fifth was opened and closed again
         # around each unit of work (on SQLite a new thread each time), a connection set-up per
         # request under load.
-        options.update(pool_size=max_concurrent, max_overflow=0)
+        if make_url(url).database not in (
+            None,
+            "",
+            ":memory:",
+        ):  # an in-memory one is one connection
+            options.update(pool_size=max_concurrent, max_overflow=0)
         engine = make_engine(url, **options)
         sessions = async_sessionmaker(engine, expire_on_commit=False)
         return cls(
