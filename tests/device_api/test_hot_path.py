@@ -272,3 +272,18 @@ async def test_devices_coming_online_together_are_written_in_one_statement(datab
     finally:
         await database.dispose()
     assert len([s for s in statements if s.startswith("UPDATE device")]) == 1, statements
+
+
+async def test_pull_targets_asked_for_together_are_read_in_one_query(database_url):
+    from edgedock.device_api.pull_cache import PullTargetReader
+
+    database = Database.connect(database_url)  # real connections: the reads run concurrently
+    try:
+        reader = PullTargetReader(database)
+        keys = [(uuid.uuid4(), uuid.uuid4(), uuid.uuid4()) for _ in range(25)]
+        with counted_statements(database.engine) as statements:
+            found = await asyncio.gather(*(reader.read(k) for k in keys))
+    finally:
+        await database.dispose()
+    assert found == [None] * 25, "unknown deployments are nobody's pull target"
+    assert len([s for s in statements if "release_container" in s]) == 1, statements

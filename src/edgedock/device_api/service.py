@@ -70,7 +70,7 @@ async def issue_registry_auth(
     for fresh in (False, True):
         target = None if fresh else cache.get(key)
         if target is None:
-            target = await _read_target(database, cache, device=device, key=key)
+            target = await _read_target(cache, device=device, key=key)
         if target is None:
             raise ContainerNotDeployed(
                 f"container {request.container_id} is not part of deployment "
@@ -89,21 +89,13 @@ async def issue_registry_auth(
 
 
 async def _read_target(
-    database: Database,
     cache: PullTargetCache,
     *,
     device: DeviceIdentity,
     key: tuple[uuid.UUID, uuid.UUID, uuid.UUID],
 ) -> pull_targets.PullTarget | None:
     stamp = cache.fleet.stamp(device.id)
-    async with database.snapshot() as session:
-        target = await pull_targets.find(
-            session,
-            tenant_id=device.tenant_id,
-            device_id=device.id,
-            deployment_id=key[1],
-            container_id=key[2],
-        )
+    target = await cache.reader.read(key)
     if target is not None:
         cache.put(key, target, stamp=stamp)
     return target

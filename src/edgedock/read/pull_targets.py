@@ -79,3 +79,57 @@ async def find(
         credentials_deleted_id=row.credentials_deleted_id,
         credentials_deleted_at=row.credentials_deleted_at,
     )
+
+
+Key = tuple[uuid.UUID, uuid.UUID, uuid.UUID]  # device, deployment, container
+
+_FIND_MANY = (
+    select(
+        Deployment.id.label("deployment_id"),
+        Deployment.device_id,
+        Deployment.tenant_id,
+        ReleaseContainer.id.label("container_id"),
+        ReleaseContainer.name,
+        ReleaseContainer.image,
+        ReleaseContainer.image_canonical,
+        ReleaseContainer.credentials_deleted_id,
+        ReleaseContainer.credentials_deleted_at,
+        ImageCredential,
+    )
+    .join(Deployment, Deployment.release_id == ReleaseContainer.release_id)
+    .outerjoin(ImageCredential, ImageCredential.id == ReleaseContainer.image_credentials_id)
+    .where(
+        Deployment.id.in_(bindparam("deployment_ids", expanding=True)),
+        ReleaseContainer.id.in_(bindparam("container_ids", expanding=True)),
+    )
+)
+
+
+async def find_many(session: AsyncSession, keys: list[Key]) -> dict[Key, PullTarget]:
+    """`find` for many (device, deployment, container) at once: one query for all of them.
+
+    The query may return pairs nobody asked for (any deployment with any container id); only
+    the asked-for keys whose deployment is that device's are kept.
+    """
+    wanted = set(keys)
+    params = {
+        "deployment_ids": list({k[1] for k in keys}),
+        "container_ids": list({k[2] for k in keys}),
+    }
+    found: dict[Key, PullTarget] = {}
+    for row in await session.execute(_FIND_MANY, params):
+        key = (row.device_id, row.deployment_id, row.container_id)
+        if key not in wanted:
+            continue
+        credentials = row.ImageCredential
+        if credentials is not None and credentials.tenant_id != row.tenant_id:
+            credentials = None  # never another tenant's, whatever a row says
+        found[key] = PullTarget(
+            name=row.name,
+            image=row.image,
+            image_canonical=row.image_canonical,
+            credentials=credentials,
+            credentials_deleted_id=row.credentials_deleted_id,
+            credentials_deleted_at=row.credentials_deleted_at,
+        )
+    return found

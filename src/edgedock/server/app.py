@@ -22,7 +22,7 @@ from edgedock.device_api import router as device_api_router
 from edgedock.device_api.changes import ChangeFeed
 from edgedock.device_api.fast_path import DeviceFastPath
 from edgedock.device_api.fleet import Fleet
-from edgedock.device_api.pull_cache import PullTargetCache
+from edgedock.device_api.pull_cache import PullTargetCache, PullTargetReader
 from edgedock.device_api.seen import SeenWriter
 from edgedock.devices import api as devices_api
 from edgedock.releases import api as releases_api
@@ -69,7 +69,7 @@ def create_app(
         fleet=fleet,
         audit=AuditWriter(database),
         bodies=projection.BodyReader(database),
-        pull_targets=PullTargetCache(fleet),
+        pull_targets=PullTargetCache(fleet, PullTargetReader(database)),
     )
     feed = ChangeFeed(fleet, notifier)
     database.before_commit.append(feed.before_commit)
