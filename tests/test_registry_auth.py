@@ -1,4 +1,4 @@
-"""X-Registry-Auth values agree with the shared conformance vectors byte for byte."""
+"""X-Registry-Auth values agree with the conformance vectors byte for byte."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from edgedock import registry_auth
 from edgedock.references import InvalidReference, parse
 
-CONFORMANCE = Path(__file__).resolve().parents[1].parent / "shared" / "conformance"
+CONFORMANCE = Path(__file__).resolve().parent / "conformance"
 
 
 def load_rows(name: str) -> list[dict[str, Any]]:

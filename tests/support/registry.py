@@ -1,4 +1,9 @@
-"""A real private registry for tests: Debian's docker-registry (Distribution 2.8) with htpasswd."""
+"""A real private registry for tests: Debian's docker-registry (Distribution 2.8).
+
+It authenticates either with htpasswd (Basic) or, given a :class:`TokenAuth`, with the token
+protocol (Bearer): the registry then trusts tokens signed by a key whose certificate is in
+``rootcertbundle`` and sends clients to ``realm`` to get them.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +32,16 @@ class RegistryStartFailed(RuntimeError):
     pass
 
 
+@dataclass(frozen=True)
+class TokenAuth:
+    """The registry's ``auth: token:`` section: who issues tokens, and the certificates it trusts."""
+
+    realm: str  # the URL clients ask for a token
+    service: str  # the audience the tokens must carry
+    issuer: str  # the ``iss`` the tokens must carry
+    rootcertbundle: Path  # PEM certificates of the signing keys
+
+
 def write_htpasswd(path: Path, users: dict[str, str]) -> None:
     """bcrypt entries made by ``htpasswd -Bin``: the password goes in on stdin, so it never shows
     in a process list and no character in it (``?``, ``>``, ``~``, ``$``, ``:``) needs quoting."""
@@ -49,7 +64,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def write_config(workdir: Path, port: int) -> Path:
+def write_config(workdir: Path, port: int, token: TokenAuth | None = None) -> Path:
     # YAML is a superset of JSON, so json.dumps quotes paths safely.
     config = {
         "version": 0.1,
@@ -58,6 +73,15 @@ def write_config(workdir: Path, port: int) -> Path:
         "http": {"addr": f"127.0.0.1:{port}", "secret": "edgedock-tests-only"},
         "auth": {"htpasswd": {"realm": "edgedock-tests", "path": str(workdir / "htpasswd")}},
     }
+    if token is not None:
+        config["auth"] = {
+            "token": {
+                "realm": token.realm,
+                "service": token.service,
+                "issuer": token.issuer,
+                "rootcertbundle": str(token.rootcertbundle),
+            }
+        }
     path = workdir / "config.yml"
     path.write_text(json.dumps(config, indent=2) + "\n")
     return path
@@ -70,18 +94,22 @@ def x_registry_auth(username: str, password: str, serveraddress: str) -> str:
 
 
 @contextmanager
-def running_registry(workdir: Path, users: dict[str, str]) -> Iterator[RegistryInfo]:
-    """Serve a registry that accepts only ``users`` until the block ends, then stop it by pid.
+def running_registry(
+    workdir: Path, users: dict[str, str] | None = None, *, token: TokenAuth | None = None
+) -> Iterator[RegistryInfo]:
+    """Serve a registry until the block ends, then stop it by pid.
+
+    It accepts only ``users`` (htpasswd), or, with ``token``, only tokens that its realm signs.
 
     The port is picked free just before start; if another process takes it in between, the
     registry exits at once and a fresh port is tried.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    write_htpasswd(workdir / "htpasswd", users)
+    write_htpasswd(workdir / "htpasswd", users or {})
     last_error: Exception | None = None
     for _attempt in range(3):
         port = free_port()
-        config = write_config(workdir, port)
+        config = write_config(workdir, port, token)
         log_path = workdir / "registry.log"
         with log_path.open("ab") as log:
             process = subprocess.Popen(
