@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from edgedock.insecure_registries import InsecureRegistries
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EDGEDOCK_", extra="ignore")
@@ -32,6 +34,19 @@ class Settings(BaseSettings):
     body_timeout: float = Field(default=30.0, gt=0)
     # The interactive API docs at /docs (Swagger UI, served locally); /openapi.json is always on.
     docs: bool = False
+    # Registries a credentials check may speak plain HTTP to (`host[:port]` and CIDR entries,
+    # comma-separated, like the engines' insecure-registries); every other one is HTTPS only.
+    insecure_registries: str = ""
+
+    @field_validator("insecure_registries")
+    @classmethod
+    def _insecure_registries(cls, value: str) -> str:
+        InsecureRegistries.parse(value)  # refuse a bad entry at start-up, naming it
+        return value
+
+    @property
+    def insecure_registry_rules(self) -> InsecureRegistries:
+        return InsecureRegistries.parse(self.insecure_registries)
 
     @field_validator("database_url")
     @classmethod

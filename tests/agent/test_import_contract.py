@@ -30,6 +30,7 @@ ALLOWED_EDGEDOCK = {
     "edgedock.references",
     "edgedock.registry_auth",
     "edgedock.text",  # pure text rules the protocol's fields use (wire.py)
+    "edgedock.secret_forms",  # the forms of a secret to remove from messages (redact.py)
 }
 # What the CLI entry point of the agent may add: the CLI framework and its own output helpers.
 CLI_EXTRA = frozenset({"typer", "edgedock.cli", "edgedock.cli.output"})

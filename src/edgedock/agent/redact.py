@@ -12,47 +12,15 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
-import re
 
 from edgedock import registry_auth
+from edgedock import secret_forms as secret_forms_
 
-REDACTED = "[redacted]"
-# A shorter secret would blank out ordinary words of the message; its forms are still removed.
-_MIN_SECRET = 4
+REDACTED = secret_forms_.REDACTED
+_MIN_SECRET = secret_forms_.MIN_SECRET
 _SECRET_FIELDS = ("password", "identitytoken", "registrytoken")
-# Go's encoding/json escapes these for HTML safety; Docker writes its JSON that way.
-_GO_ESCAPES = {
-    "<": "\\u003c",
-    ">": "\\u003e",
-    "&": "\\u0026",
-    "\u2028": "\\u2028",
-    "\u2029": "\\u2029",
-}
-# Some encoders write the hex digits of \uXXXX in upper case.
-_UNICODE_ESCAPE = re.compile(r"\\u([0-9a-f]{4})")
-
-
-def _base64_forms(raw: bytes) -> set[str]:
-    forms: set[str] = set()
-    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
-        text = encoded.decode("ascii")
-        forms.update((text, text.rstrip("=")))
-    return forms
-
-
-def _json_forms(secret: str) -> set[str]:
-    """The secret as it appears inside a JSON string, escaped the ways encoders escape it."""
-    forms: set[str] = set()
-    for ensure_ascii in (True, False):
-        escaped = json.dumps(secret, ensure_ascii=ensure_ascii)[1:-1]
-        forms.add(escaped)
-        go = escaped
-        for char, escape in _GO_ESCAPES.items():
-            go = go.replace(char, escape)
-        forms.add(go)
-        forms.add(_UNICODE_ESCAPE.sub(lambda m: "\\u" + m.group(1).upper(), go))
-    return forms
+_base64_forms = secret_forms_.base64_forms
+_json_forms = secret_forms_.json_forms
 
 
 def secret_forms(x_registry_auth: str) -> list[str]:
