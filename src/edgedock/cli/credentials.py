@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -51,6 +51,7 @@ def list_credentials(
         return
     for item in items:
         item["expiry"] = _expiry(item)
+        item["health"] = _health(item)
     print_table(
         items,
         [
@@ -61,8 +62,17 @@ def list_credentials(
             ("token_kind", "KIND"),
             ("expiry", "EXPIRES"),
             ("use_count", "USED"),
+            ("health", "CHECK"),
         ],
     )
+
+
+def _health(item: dict[str, Any]) -> str | None:
+    check = item.get("last_check")
+    if not check:
+        return None
+    health = "ok" if check["ok"] else str(check["status"])
+    return health + (" (can push)" if check.get("can_push") else "")
 
 
 def _expiry(item: dict[str, object]) -> str | None:
@@ -87,6 +97,7 @@ def show_credentials(credential_id: str, as_json: JsonOption = False) -> None:
             ("kind", item["token_kind"]),
             ("expires", _expiry(item)),
             ("created", f"{item['created_at']} by {item['created_by']}"),
+            ("last check", _health(item)),
         ]
     )
     typer.echo("\nUsed by:")
@@ -103,6 +114,40 @@ def show_credentials(credential_id: str, as_json: JsonOption = False) -> None:
     print_table(
         item["pulled_by"], [("device", "DEVICE"), ("last_pulled_at", "AT"), ("image", "IMAGE")]
     )
+
+
+@app.command("check")
+def check_credentials(
+    credential_id: str,
+    image: Annotated[
+        str | None,
+        typer.Option(help="Check pull rights on this image (default: the last one used)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Ask the registry whether it accepts the credentials; exits 1 when it does not."""
+    result = client.from_environment().post(
+        f"/image-credentials/{credential_id}/check", json={"image": image} if image else {}
+    )
+    if as_json:
+        print_json(result)
+    else:
+        print_fields(
+            [
+                ("ok", result["ok"]),
+                ("status", result["status"]),
+                ("registry", result["registry"]),
+                ("image", result["image"]),
+                ("scheme", result["scheme"]),
+                ("granted", ",".join(result["granted"]) or None),
+                ("can push", result["can_push"]),
+                ("checked", result["checked_at"]),
+            ]
+        )
+    if not result["ok"]:
+        fail(f"{result['status']}: {result['message']}")
+    if result["can_push"]:
+        typer.echo("warning: these credentials can push; devices only need pull", err=True)
 
 
 @app.command("delete")

@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from edgedock.credentials import checks
 from edgedock.credentials import service as credential_service
-from edgedock.credentials.schemas import CredentialCreate, CredentialRead
+from edgedock.credentials.schemas import CheckRead, CheckRequest, CredentialCreate, CredentialRead
 from edgedock.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, Page
-from edgedock.server.deps import CurrentActor, KeyringDep, Session
+from edgedock.server.deps import BriefActor, CurrentActor, Session, State
 
 router = APIRouter(prefix="/image-credentials", tags=["image credentials"])
 
@@ -27,10 +28,33 @@ def parse_id(value: str) -> uuid.UUID:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_credentials(
-    data: CredentialCreate, session: Session, actor: CurrentActor, keyring: KeyringDep
+    data: CredentialCreate, state: State, actor: BriefActor
 ) -> CredentialRead:
-    credential = await credential_service.create(session, actor=actor, data=data, keyring=keyring)
+    """With `check`, the registry is asked first (outside any transaction, see checks.py)."""
+    checked = await checks.probe_new(data, insecure=state.settings.insecure_registry_rules)
+    async with state.database.transaction() as session:
+        credential = await credential_service.create(
+            session, actor=actor, data=data, keyring=state.keyring
+        )
+        if checked is not None:
+            await checks.record(session, actor=actor, credential=credential, result=checked)
     return credential_service.to_read(credential, used_by=[], pulled_by=[])
+
+
+@router.post("/{credential_id}/check")
+async def check_credentials(
+    credential_id: str, state: State, actor: BriefActor, data: CheckRequest | None = None
+) -> CheckRead:
+    """Ask the registry whether it accepts the credentials, and for pull on the image."""
+    result = await checks.check_credentials(
+        state.database,
+        actor=actor,
+        keyring=state.keyring,
+        insecure=state.settings.insecure_registry_rules,
+        credential_id=parse_id(credential_id),
+        image=data.image if data is not None else None,
+    )
+    return checks.to_read(result)
 
 
 @router.get("")

@@ -29,6 +29,16 @@ class ImageCredential(CreatedAt, Base):
     token_kind: Mapped[str | None] = mapped_column(String(20))
     expires_at: Mapped[datetime | None]
     created_by: Mapped[str] = mapped_column(String(120))
+    # The last check against the registry (credentials/checks.py); the message is scrubbed of
+    # every form of the password before it is stored.
+    last_check_at: Mapped[datetime | None]
+    last_check_ok: Mapped[bool | None]
+    last_check_status: Mapped[str | None] = mapped_column(String(32))
+    last_check_message: Mapped[str | None] = mapped_column(String(500))
+    last_check_image: Mapped[str | None] = mapped_column(String(600))
+    last_check_registry: Mapped[str | None] = mapped_column(String(255))
+    # What the registry granted on the checked image (Bearer only; None when it does not say).
+    can_push: Mapped[bool | None]
 
     @property
     def aad(self) -> str:

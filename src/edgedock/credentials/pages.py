@@ -16,13 +16,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from edgedock.audit import service as audit_service
 from edgedock.audit.schemas import AuditFilter
 from edgedock.credentials import api as credentials_api
+from edgedock.credentials import checks
 from edgedock.credentials import service as credential_service
-from edgedock.credentials.schemas import CredentialCreate
+from edgedock.credentials.schemas import CheckRequest, CredentialCreate
 from edgedock.errors import EdgedockError
 from edgedock.pagination import MAX_CURSOR_LENGTH
 from edgedock.server import forms, web
-from edgedock.server.deps import KeyringDep, Session
-from edgedock.server.web_auth import CheckedForm, SignedIn, WebUser, text
+from edgedock.server.deps import KeyringDep, Session, State
+from edgedock.server.web_auth import (
+    BriefCheckedForm,
+    BriefSignedIn,
+    CheckedForm,
+    SignedIn,
+    WebUser,
+    text,
+)
 
 router = APIRouter(prefix="/image-credentials", include_in_schema=False)
 
@@ -100,9 +108,15 @@ async def create_credentials(
     )
 
 
-@router.get("/{credential_id}")
-async def show_credentials(
-    request: Request, credential_id: str, session: Session, user: SignedIn
+async def _detail(
+    request: Request,
+    session: AsyncSession,
+    user: WebUser,
+    credential_id: str,
+    *,
+    image: str = "",
+    errors: forms.FieldErrors | None = None,
+    status: int = 200,
 ) -> Response:
     tenant_id = user.actor.tenant_id
     credential = await credential_service.read_detail(
@@ -111,8 +125,60 @@ async def show_credentials(
     events = await audit_service.search(
         session, tenant_id=tenant_id, filters=AuditFilter(credentials_id=credential.id), limit=20
     )
-    context = {"c": credential, "events": events, "kind_names": KIND_NAMES}
-    return web.render(request, "credentials/detail.html", context, user=user, section=SECTION)
+    context = {
+        "c": credential,
+        "events": events,
+        "kind_names": KIND_NAMES,
+        "check_image": image,
+        "errors": errors or {},
+    }
+    return web.render(
+        request, "credentials/detail.html", context, user=user, status=status, section=SECTION
+    )
+
+
+@router.get("/{credential_id}")
+async def show_credentials(
+    request: Request, credential_id: str, session: Session, user: SignedIn
+) -> Response:
+    return await _detail(request, session, user, credential_id)
+
+
+@router.post("/{credential_id}/check")
+async def check_credentials(
+    request: Request, credential_id: str, state: State, user: BriefSignedIn, form: BriefCheckedForm
+) -> Response:
+    """The Check button: no request-wide transaction, the check opens its own (checks.py)."""
+    image = text(form, "image").strip()
+    try:
+        data = CheckRequest(image=image or None)
+        result = await checks.check_credentials(
+            state.database,
+            actor=user.actor,
+            keyring=state.keyring,
+            insecure=state.settings.insecure_registry_rules,
+            credential_id=credentials_api.parse_id(credential_id),
+            image=data.image,
+        )
+    except (ValidationError, EdgedockError) as exc:
+        if isinstance(exc, EdgedockError) and exc.status != 422:
+            raise
+        if isinstance(exc, ValidationError):
+            message = next(iter(forms.errors_of(exc).values()), "invalid image")
+        else:
+            message = exc.message
+        errors = {"image": message}
+        async with state.database.snapshot() as session:
+            return await _detail(
+                request, session, user, credential_id, image=image, errors=errors, status=422
+            )
+    if result.ok:
+        flash = f"The registry accepts these credentials for {result.image}."
+        if result.can_push:
+            flash += " They can also push: devices only need pull."
+    else:
+        flash = f"Check failed ({result.status}): {result.message}"
+    return web.redirect(request, f"/image-credentials/{credential_id}", flash=flash)
 
 
 async def _delete_page(

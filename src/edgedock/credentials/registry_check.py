@@ -211,11 +211,11 @@ async def _base_url(flow: _Flow, domain: str) -> str:
 
 async def _token(flow: _Flow, challenge: Challenge, *, actions: str) -> str:
     realm = await _checked_realm(flow, challenge.params.get("realm", ""))
-    params: list[tuple[str, str]] = []
+    params: dict[str, str] = {}
     if "service" in challenge.params:
-        params.append(("service", challenge.params["service"]))
+        params["service"] = challenge.params["service"]
     if flow.image is not None:
-        params.append(("scope", f"repository:{flow.image.path}:{actions}"))
+        params["scope"] = f"repository:{flow.image.path}:{actions}"
     headers = {"Authorization": _basic(flow.username, flow.password)}
     answer = await _get(flow, realm.copy_merge_params(params), headers=headers)
     if answer.status_code == 401:

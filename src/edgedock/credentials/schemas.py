@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from edgedock import container_spec
 from edgedock.text import clean_name
 
 MAX_PASSWORD_BYTES = 16_384
@@ -33,12 +34,26 @@ def normalize_password(password: str) -> str:
     return password
 
 
+class CheckRequest(BaseModel):
+    """What to check credentials against; without an image, the one they were last used for."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    image: Annotated[str, AfterValidator(container_spec.check_image)] | None = Field(
+        default=None, description="An image reference; proves pull rights on it."
+    )
+
+
 class CredentialCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     label: str
     username: str
     password: SecretStr
+    check: CheckRequest | None = Field(
+        default=None,
+        description="Check against the registry first: refused (422) when the registry refuses.",
+    )
 
     @field_validator("label")
     @classmethod
@@ -76,6 +91,35 @@ class PulledBy(BaseModel):
 ExpiryState = Literal["valid", "expires_soon", "expired"]
 
 
+class CheckRead(BaseModel):
+    """The outcome of a check against the registry; `message` is in the registry's own words."""
+
+    ok: bool
+    registry: str
+    scheme: str | None = Field(description="basic or bearer; null when no login was asked for")
+    image: str | None
+    checked_at: datetime
+    status: str = Field(
+        description="ok, unauthorized, denied, manifest_unknown, name_unknown, tls_error, "
+        "connection_error, timeout, not_allowed, registry_error"
+    )
+    message: str
+    granted: list[str] = Field(description="actions a Bearer token granted on the image")
+    can_push: bool | None = Field(description="null when the registry does not say (Basic)")
+
+
+class LastCheck(BaseModel):
+    """The last check stored on the credentials, shown as their health."""
+
+    at: datetime
+    ok: bool
+    status: str
+    message: str
+    image: str | None
+    registry: str | None
+    can_push: bool | None
+
+
 class CredentialRead(BaseModel):
     id: uuid.UUID
     label: str
@@ -87,6 +131,7 @@ class CredentialRead(BaseModel):
     created_at: datetime
     created_by: str
     use_count: int
+    last_check: LastCheck | None = None
     used_by: list[UsedBy] | None = None
     pulled_by: list[PulledBy] | None = None
 

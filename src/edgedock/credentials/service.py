@@ -25,6 +25,7 @@ from edgedock.credentials.schemas import (
     CredentialRead,
     CredentialReference,
     ExpiryState,
+    LastCheck,
     PulledBy,
     UsedBy,
 )
@@ -96,8 +97,23 @@ def to_read(
         created_at=credential.created_at,
         created_by=credential.created_by,
         use_count=use_count,
+        last_check=last_check_of(credential),
         used_by=used_by,
         pulled_by=pulled_by,
+    )
+
+
+def last_check_of(credential: ImageCredential) -> LastCheck | None:
+    if credential.last_check_at is None:
+        return None
+    return LastCheck(
+        at=credential.last_check_at,
+        ok=bool(credential.last_check_ok),
+        status=credential.last_check_status or "",
+        message=credential.last_check_message or "",
+        image=credential.last_check_image,
+        registry=credential.last_check_registry,
+        can_push=credential.can_push,
     )
 
 

@@ -54,13 +54,31 @@ NotifierDep = Annotated[Notifier, Depends(get_notifier)]
 _bearer = HTTPBearer(auto_error=False)
 
 
-async def current_actor(
-    session: Session,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Actor:
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _api_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("an API token is required: Authorization: Bearer <token>")
-    return await token_service.authenticate(session, token=credentials.credentials)
+    return credentials.credentials
+
+
+async def current_actor(session: Session, credentials: BearerCredentials) -> Actor:
+    return await token_service.authenticate(session, token=_api_token(credentials))
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+async def brief_actor(state: State, credentials: BearerCredentials) -> Actor:
+    """The actor, authenticated in its own short unit of work and not the request's.
+
+    For routes that call out over the network (a credentials check asks a registry): they open
+    their own transactions around the call, and must not sit inside one held for the request.
+    """
+    token = _api_token(credentials)
+    async with state.database.transaction() as session:
+        return await token_service.authenticate(session, token=token)
+
+
+BriefActor = Annotated[Actor, Depends(brief_actor)]

@@ -34,7 +34,7 @@ from starlette.datastructures import FormData
 
 from edgedock.actors import Actor
 from edgedock.errors import Forbidden, Unauthorized
-from edgedock.server.deps import Session
+from edgedock.server.deps import Session, State
 from edgedock.tokens import service as token_service
 
 SESSION_COOKIE = "edgedock_session"
@@ -89,6 +89,20 @@ async def web_user(request: Request, session: Session) -> WebUser:
 SignedIn = Annotated[WebUser, Depends(web_user)]
 
 
+async def brief_web_user(request: Request, state: State) -> WebUser:
+    """`web_user` in its own short unit of work, for pages that call out over the network
+    (a credentials check): they must not wait for a registry inside the request's transaction."""
+    secret = request.cookies.get(SESSION_COOKIE)
+    if not secret:
+        raise SignInRequired("sign in first")
+    async with state.database.transaction() as session:
+        actor = await token_service.authenticate_session(session, secret=secret)
+    return WebUser(csrf_token=csrf_token_for(secret), actor=actor)
+
+
+BriefSignedIn = Annotated[WebUser, Depends(brief_web_user)]
+
+
 def _check(sent: object, expected: str) -> None:
     if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), expected.encode()):
         raise CsrfRefused(
@@ -104,6 +118,16 @@ async def checked_form(request: Request, user: SignedIn) -> FormData:
 
 
 CheckedForm = Annotated[FormData, Depends(checked_form)]
+
+
+async def brief_checked_form(request: Request, user: BriefSignedIn) -> FormData:
+    """`checked_form` for the pages of `brief_web_user`."""
+    form = await request.form()
+    _check(form.get(CSRF_FIELD), user.csrf_token)
+    return form
+
+
+BriefCheckedForm = Annotated[FormData, Depends(brief_checked_form)]
 
 
 def text(form: FormData, name: str) -> str:
