@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _SPACE = re.compile(r"[ \t]*")
+_BARE = re.compile(r'[^\s,"]+')
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,8 @@ def _value(text: str, pos: int) -> tuple[str | None, int]:
             out.append(char)
             pos += 1
         return None, pos  # an unterminated quote
-    token = _TOKEN.match(text, pos)
-    if token is None:
+    # Unquoted: RFC 9110 allows a token only, but servers send `realm=https://…` too.
+    bare = _BARE.match(text, pos)
+    if bare is None or not bare.group():
         return None, pos
-    return token.group(), token.end()
+    return bare.group(), bare.end()
