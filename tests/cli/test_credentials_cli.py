@@ -48,7 +48,16 @@ def test_credentials_list_shows_table_with_fingerprint(live_server):
         )
     result = live_server.cli("credentials", "list", "-q", "list", check=True)
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["ID", "LABEL", "USERNAME", "FINGERPRINT", "KIND", "EXPIRES", "USED", "CHECK"]
+    assert lines[0].split() == [
+        "ID",
+        "LABEL",
+        "USERNAME",
+        "FINGERPRINT",
+        "KIND",
+        "EXPIRES",
+        "USED",
+        "CHECK",
+    ]
     assert [line.split()[1] for line in lines[1:]] == ["ListAlpha", "ListBeta"]
     assert all(len(line.split()[3]) == 19 for line in lines[1:])
     found = live_server.cli("credentials", "list", "--json", "-q", "listalp", check=True).stdout

@@ -54,9 +54,7 @@ def basic_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CheckRe
 @pytest.fixture(scope="session")
 def bearer_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CheckRegistry]:
     """`reader` may pull team/app, `pusher` pull and push, `stranger` logs in with no grants."""
-    users = {
-        name: factories.unique_password(name) for name in ("reader", "pusher", "stranger")
-    }
+    users = {name: factories.unique_password(name) for name in ("reader", "pusher", "stranger")}
     grants = {"reader": {REPOSITORY: {"pull"}}, "pusher": {REPOSITORY: {"pull", "push"}}}
     folder: Path = tmp_path_factory.mktemp("check-bearer")
     with (

@@ -36,7 +36,15 @@ async def test_check_answers_the_outcome_and_stores_it_as_health(api, basic_regi
     assert response.status_code == 200, response.text
     body = response.json()
     assert set(body) == {
-        "ok", "registry", "scheme", "image", "checked_at", "status", "message", "granted", "can_push"
+        "ok",
+        "registry",
+        "scheme",
+        "image",
+        "checked_at",
+        "status",
+        "message",
+        "granted",
+        "can_push",
     }
     assert (body["ok"], body["status"], body["scheme"]) == (True, "ok", "basic")
     assert body["registry"] == basic_registry.host and body["image"] == basic_registry.image
@@ -56,7 +64,9 @@ async def test_check_answers_the_outcome_and_stores_it_as_health(api, basic_regi
 
 async def test_a_refused_check_is_a_200_with_ok_false_and_is_stored(api, basic_registry):
     created = await _stored(api, basic_registry, "deployer", password=factories.unique_password())
-    body = (await api.post(f"{URL}/{created['id']}/check", json={"image": basic_registry.image})).json()
+    body = (
+        await api.post(f"{URL}/{created['id']}/check", json={"image": basic_registry.image})
+    ).json()
     assert (body["ok"], body["status"]) == (False, "unauthorized")
     assert "authentication required" in body["message"]
     detail = (await api.get(f"{URL}/{created['id']}")).json()
@@ -67,7 +77,9 @@ async def test_a_refused_check_is_a_200_with_ok_false_and_is_stored(api, basic_r
 
 async def test_credentials_that_can_push_are_flagged_in_list_and_detail(api, bearer_registry):
     created = await _stored(api, bearer_registry, "pusher")
-    body = (await api.post(f"{URL}/{created['id']}/check", json={"image": bearer_registry.image})).json()
+    body = (
+        await api.post(f"{URL}/{created['id']}/check", json={"image": bearer_registry.image})
+    ).json()
     assert body["ok"] and body["scheme"] == "bearer"
     assert body["granted"] == ["pull", "push"] and body["can_push"] is True
     assert (await api.get(f"{URL}/{created['id']}")).json()["last_check"]["can_push"] is True
@@ -77,7 +89,9 @@ async def test_credentials_that_can_push_are_flagged_in_list_and_detail(api, bea
 
 async def test_bearer_no_pull_right_is_denied(api, bearer_registry):
     created = await _stored(api, bearer_registry, "stranger")
-    body = (await api.post(f"{URL}/{created['id']}/check", json={"image": bearer_registry.image})).json()
+    body = (
+        await api.post(f"{URL}/{created['id']}/check", json={"image": bearer_registry.image})
+    ).json()
     assert (body["ok"], body["status"]) == (False, "denied")
 
 
@@ -91,13 +105,19 @@ async def test_check_without_image_uses_an_image_a_release_names_them_for(api, b
     assert response.json()["image"] == basic_registry.image and response.json()["ok"]
 
 
-async def test_check_without_image_prefers_the_image_last_pulled(api, database, tenant, basic_registry):
+async def test_check_without_image_prefers_the_image_last_pulled(
+    api, database, tenant, basic_registry
+):
     created = await _stored(api, basic_registry, "deployer")
     app = await factories.application(api)
     release = await factories.release(
         api,
         app["id"],
-        containers=[factories.container(image=f"{basic_registry.host}/team/old:1", image_credentials_id=created["id"])],
+        containers=[
+            factories.container(
+                image=f"{basic_registry.host}/team/old:1", image_credentials_id=created["id"]
+            )
+        ],
     )
     await factories.deployment_row(database, tenant_id=tenant.id, release_id=release["id"])
     async with database.transaction() as session:

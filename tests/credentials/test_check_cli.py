@@ -29,8 +29,15 @@ def checking_server(
 
 def _create(server: LiveServer, label: str, username: str, password: str) -> str:
     done = server.cli(
-        "credentials", "create", "--label", label, "--username", username,
-        "--password-stdin", input=password, check=True,
+        "credentials",
+        "create",
+        "--label",
+        label,
+        "--username",
+        username,
+        "--password-stdin",
+        input=password,
+        check=True,
     )
     return done.stdout.strip()
 
@@ -38,7 +45,9 @@ def _create(server: LiveServer, label: str, username: str, password: str) -> str
 def test_check_prints_the_outcome_and_exits_0(checking_server, basic_registry):
     password = basic_registry.users["deployer"]
     credential_id = _create(checking_server, "cli-ok", "deployer", password)
-    done = checking_server.cli("credentials", "check", credential_id, "--image", basic_registry.image)
+    done = checking_server.cli(
+        "credentials", "check", credential_id, "--image", basic_registry.image
+    )
     assert done.returncode == 0, done.stderr
     assert "status" in done.stdout and " ok" in done.stdout
     assert password not in done.stdout + done.stderr + checking_server.log()
@@ -48,14 +57,18 @@ def test_check_prints_the_outcome_and_exits_0(checking_server, basic_registry):
 
 def test_check_refused_exits_1_with_one_line_on_stderr(checking_server, basic_registry):
     credential_id = _create(checking_server, "cli-wrong", "deployer", "not-the-password")
-    done = checking_server.cli("credentials", "check", credential_id, "--image", basic_registry.image)
+    done = checking_server.cli(
+        "credentials", "check", credential_id, "--image", basic_registry.image
+    )
     assert done.returncode == 1
     (line,) = done.stderr.splitlines()
     assert line.startswith("error: unauthorized:") and "authentication required" in line
 
 
 def test_check_json_and_push_warning(checking_server, bearer_registry):
-    credential_id = _create(checking_server, "cli-pusher", "pusher", bearer_registry.users["pusher"])
+    credential_id = _create(
+        checking_server, "cli-pusher", "pusher", bearer_registry.users["pusher"]
+    )
     done = checking_server.cli(
         "credentials", "check", credential_id, "--image", bearer_registry.image, "--json"
     )

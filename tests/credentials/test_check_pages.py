@@ -40,7 +40,7 @@ async def test_check_button_shows_works_on_detail_and_list(web, api, basic_regis
     assert response.status_code == 303
     page = await web.get(response.headers["location"])
     assert "The registry accepts these credentials" in page.text
-    assert 'badge ok health' in page.text and ">works<" in page.text
+    assert "badge ok health" in page.text and ">works<" in page.text
     assert basic_registry.image in page.text
     listing = await web.get("/image-credentials")
     assert ">works<" in listing.text and "can push" not in listing.text
@@ -57,7 +57,9 @@ async def test_credentials_that_can_push_are_flagged_on_the_pages(web, api, bear
 
 
 async def test_a_failed_check_shows_the_registry_words(web, api, bearer_registry):
-    created = await factories.credentials(api, username="stranger", password=bearer_registry.users["stranger"])
+    created = await factories.credentials(
+        api, username="stranger", password=bearer_registry.users["stranger"]
+    )
     response = await _check(web, created["id"], bearer_registry.image)
     page = await web.get(response.headers["location"])
     assert "Check failed (denied)" in page.text
@@ -82,4 +84,6 @@ async def test_check_without_the_csrf_token_is_refused(web, api):
     created = await factories.credentials(api)
     response = await web.post(f"/image-credentials/{created['id']}/check", data={"image": "nginx"})
     assert response.status_code == 403
-    assert (await api.get(f"/api/v1/image-credentials/{created['id']}")).json()["last_check"] is None
+    assert (await api.get(f"/api/v1/image-credentials/{created['id']}")).json()[
+        "last_check"
+    ] is None

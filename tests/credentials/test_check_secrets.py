@@ -53,7 +53,7 @@ async def test_planted_password_echoed_by_the_registry_is_nowhere(
                 "check": {"image": image},
             },
         )
-    forms = forms_of("robot", password) + [echo.token]
+    forms = [*forms_of("robot", password), echo.token]
     assert answer.status_code == 200 and answer.json()["ok"] is False
     assert "[redacted]" in answer.json()["message"]  # the echo was there, and scrubbed
     assert refused.status_code == 422

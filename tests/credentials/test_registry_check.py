@@ -34,13 +34,17 @@ async def test_basic_wrong_password_is_unauthorized_in_the_registry_words(basic_
 
 
 async def test_basic_unknown_image_is_manifest_unknown(basic_registry):
-    result = await check("deployer", basic_registry.users["deployer"], f"{basic_registry.host}/team/app:9.9")
+    result = await check(
+        "deployer", basic_registry.users["deployer"], f"{basic_registry.host}/team/app:9.9"
+    )
     assert (result.ok, result.status) == (False, "manifest_unknown")
     assert "manifest unknown" in result.message
 
 
 async def test_basic_login_alone_without_an_image(basic_registry):
-    result = await check("deployer", basic_registry.users["deployer"], None, registry=basic_registry.host)
+    result = await check(
+        "deployer", basic_registry.users["deployer"], None, registry=basic_registry.host
+    )
     assert (result.ok, result.message, result.image) == (True, "login accepted", None)
 
 
@@ -50,7 +54,9 @@ async def test_bearer_right_credentials_pass_and_report_pull_only(bearer_registr
     assert result.granted == ("pull",) and result.can_push is False
     scopes = [q.get("scope") for q in bearer_registry.issuer.requests[-2:]]
     assert scopes == [["repository:team/app:pull"], ["repository:team/app:pull,push"]]
-    assert all(q["service"] == ["edgedock-test-registry"] for q in bearer_registry.issuer.requests[-2:])
+    assert all(
+        q["service"] == ["edgedock-test-registry"] for q in bearer_registry.issuer.requests[-2:]
+    )
 
 
 async def test_bearer_credentials_that_can_push_are_flagged(bearer_registry):
@@ -73,7 +79,9 @@ async def test_bearer_login_without_pull_right_is_denied(bearer_registry):
 
 
 async def test_bearer_unknown_image_is_manifest_unknown(bearer_registry):
-    result = await check("reader", bearer_registry.users["reader"], f"{bearer_registry.host}/team/app:9.9")
+    result = await check(
+        "reader", bearer_registry.users["reader"], f"{bearer_registry.host}/team/app:9.9"
+    )
     assert (result.ok, result.status) == (False, "manifest_unknown")
 
 

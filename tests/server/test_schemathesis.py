@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import hypothesis
 import pytest
 import schemathesis
@@ -61,6 +62,16 @@ async def _tokens(url: str, keyring: Keyring) -> tuple[str, str]:
     return api_token, device_token
 
 
+def _no_registry_fake() -> httpx.MockTransport:
+    """Credentials checks with generated images must not reach real hosts: every request a
+    check sends meets a refused connection here instead of the network."""
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("no network in the fuzz run", request=request)
+
+    return httpx.MockTransport(refuse)
+
+
 def _in_thread(coroutine: Any) -> Any:
     """Run a coroutine on its own loop, apart from the test session's running one."""
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
@@ -81,7 +92,7 @@ def target(
             secret_keys=secret_keys,  # type: ignore[arg-type]
             max_poll_wait=0.05,
         )
-        app = create_app(settings)
+        app = create_app(settings, registry_transport=_no_registry_fake())
         schema = schemathesis.openapi.from_asgi("/openapi.json", app)
         yield Target(schema, api_token, device_token)
         schemathesis_asgi.shutdown_lifespans()

@@ -51,15 +51,29 @@ def _handler(registry: EchoRegistry, token_ok: bool) -> type[BaseHTTPRequestHand
                     if registry.mode == "basic"
                     else f'Bearer realm="http://{registry.host}/token",service="echo"'
                 )
-                self._answer(401, {"errors": [{"code": "UNAUTHORIZED", "message": "login"}]}, challenge, head)
+                self._answer(
+                    401, {"errors": [{"code": "UNAUTHORIZED", "message": "login"}]}, challenge, head
+                )
             elif self.path.startswith("/token") and token_ok:
                 self._answer(200, {"token": registry.token}, None, head)
             elif "/manifests/" in self.path and token_ok:
-                self._answer(404, {"errors": [{"code": "MANIFEST_UNKNOWN", "message": echo}]}, None, head)
+                self._answer(
+                    404, {"errors": [{"code": "MANIFEST_UNKNOWN", "message": echo}]}, None, head
+                )
             else:
-                self._answer(401, {"errors": [{"code": "UNAUTHORIZED", "message": echo, "detail": echo}], "details": echo}, None, head)
+                self._answer(
+                    401,
+                    {
+                        "errors": [{"code": "UNAUTHORIZED", "message": echo, "detail": echo}],
+                        "details": echo,
+                    },
+                    None,
+                    head,
+                )
 
-        def _answer(self, status: int, body: dict[str, object], challenge: str | None, head: bool) -> None:
+        def _answer(
+            self, status: int, body: dict[str, object], challenge: str | None, head: bool
+        ) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -70,7 +84,7 @@ def _handler(registry: EchoRegistry, token_ok: bool) -> type[BaseHTTPRequestHand
             if not head:
                 self.wfile.write(data)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             return
 
     return Handler

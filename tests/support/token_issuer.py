@@ -150,7 +150,7 @@ def _handler(issuer: TokenIssuer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             return  # quiet: the requests are kept in `issuer.requests`
 
     return Handler

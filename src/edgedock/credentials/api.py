@@ -31,7 +31,9 @@ async def create_credentials(
     data: CredentialCreate, state: State, actor: BriefActor
 ) -> CredentialRead:
     """With `check`, the registry is asked first (outside any transaction, see checks.py)."""
-    checked = await checks.probe_new(data, insecure=state.settings.insecure_registry_rules)
+    checked = await checks.probe_new(
+        data, insecure=state.settings.insecure_registry_rules, transport=state.registry_transport
+    )
     async with state.database.transaction() as session:
         credential = await credential_service.create(
             session, actor=actor, data=data, keyring=state.keyring
@@ -53,6 +55,7 @@ async def check_credentials(
         insecure=state.settings.insecure_registry_rules,
         credential_id=parse_id(credential_id),
         image=data.image if data is not None else None,
+        transport=state.registry_transport,
     )
     return checks.to_read(result)
 

@@ -159,6 +159,7 @@ async def check_credentials(
             insecure=state.settings.insecure_registry_rules,
             credential_id=credentials_api.parse_id(credential_id),
             image=data.image,
+            transport=state.registry_transport,
         )
     except (ValidationError, EdgedockError) as exc:
         if isinstance(exc, EdgedockError) and exc.status != 422:

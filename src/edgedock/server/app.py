@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
 from edgedock import notify
@@ -53,7 +54,10 @@ def create_app(
     database: Database | None = None,
     keyring: Keyring | None = None,
     notifier: notify.Notifier | None = None,
+    registry_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
+    """`registry_transport` replaces the network under credentials checks (tests that must not
+    let generated input reach real hosts); None is the real network."""
     keyring = keyring or load_keyring(settings)
     owns_database = database is None
     database = database or Database.connect(
@@ -70,6 +74,7 @@ def create_app(
         audit=AuditWriter(database),
         bodies=projection.BodyReader(database),
         pull_targets=PullTargetCache(fleet, PullTargetReader(database)),
+        registry_transport=registry_transport,
     )
     feed = ChangeFeed(fleet, notifier)
     database.before_commit.append(feed.before_commit)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
+
 from edgedock.audit.writer import AuditWriter
 from edgedock.config import Settings
 from edgedock.crypto import Keyring
@@ -24,3 +26,5 @@ class ServerState:
     audit: AuditWriter
     bodies: BodyReader
     pull_targets: PullTargetCache
+    # Where credentials checks send their requests; None is the network (see create_app).
+    registry_transport: httpx.AsyncBaseTransport | None = None
