@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from edgedock.credentials import registry_check
@@ -105,3 +107,14 @@ async def test_plain_http_registry_not_listed_is_spoken_to_over_https_and_fails_
     )
     assert (result.ok, result.status) == (False, "tls_error")
     assert "TLS" in result.message
+
+
+async def test_a_registry_that_never_answers_is_a_timeout():
+    """A socket that listens but never answers: the kernel accepts, nobody replies."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        result = await check("u", "p", f"127.0.0.1:{port}/team/app:1.0")
+    assert (result.ok, result.status) == (False, "timeout")
+    assert "did not answer in time" in result.message

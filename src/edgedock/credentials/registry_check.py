@@ -144,6 +144,8 @@ async def check(
             status, message = TIMEOUT_STATUS, f"no answer within {TOTAL_TIMEOUT:.0f} s"
         except httpx.HTTPError as exc:
             status, message = _transport_error(exc)
+        except httpx.InvalidURL:
+            status, message = NOT_ALLOWED, f"{domain!r} does not make a valid registry URL"
     forms = secret_forms.login_forms(username, password) + secret_forms.ordered(flow.tokens)
     return CheckResult(
         ok=status == OK,
