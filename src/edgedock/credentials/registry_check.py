@@ -19,16 +19,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import json
-import ssl
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import httpx
 
 from edgedock import references, secret_forms
+from edgedock.credentials import registry_words
 from edgedock.db import utcnow
 from edgedock.insecure_registries import InsecureRegistries
 from edgedock.www_authenticate import Challenge, parse_challenges
@@ -37,7 +35,7 @@ DOCKER_HUB_REGISTRY = "registry-1.docker.io"
 TIMEOUT = httpx.Timeout(5.0, connect=3.0, pool=3.0)
 TOTAL_TIMEOUT = 10.0
 MAX_BODY = 64 * 1024
-MAX_MESSAGE = 500
+MAX_MESSAGE = registry_words.MAX_MESSAGE
 MANIFEST_ACCEPT = ", ".join(
     [
         "application/vnd.oci.image.index.v1+json",
@@ -54,9 +52,9 @@ UNAUTHORIZED = "unauthorized"  # the login was refused
 DENIED = "denied"  # the login was accepted, pull on the image was not
 MANIFEST_UNKNOWN = "manifest_unknown"
 NAME_UNKNOWN = "name_unknown"
-TLS_ERROR = "tls_error"
-CONNECTION_ERROR = "connection_error"
-TIMEOUT_STATUS = "timeout"
+TLS_ERROR = registry_words.TLS_ERROR
+CONNECTION_ERROR = registry_words.CONNECTION_ERROR
+TIMEOUT_STATUS = registry_words.TIMEOUT
 NOT_ALLOWED = "not_allowed"  # a request edgedock will not send (plain HTTP, redirect, realm)
 REGISTRY_ERROR = "registry_error"
 INVALID_IMAGE = "invalid_image"
@@ -143,14 +141,14 @@ async def check(
         except TimeoutError:
             status, message = TIMEOUT_STATUS, f"no answer within {TOTAL_TIMEOUT:.0f} s"
         except httpx.HTTPError as exc:
-            status, message = _transport_error(exc)
+            status, message = registry_words.transport_error(exc)
         except httpx.InvalidURL:
             status, message = NOT_ALLOWED, f"{domain!r} does not make a valid registry URL"
     forms = secret_forms.login_forms(username, password) + secret_forms.ordered(flow.tokens)
     return CheckResult(
         ok=status == OK,
         status=status,
-        message=_clean(secret_forms.scrub(message, secret_forms.ordered(forms))),
+        message=registry_words.clean(secret_forms.scrub(message, secret_forms.ordered(forms))),
         registry=domain,
         scheme=flow.scheme,
         image=reference.familiar if reference is not None else None,
@@ -163,7 +161,9 @@ async def check(
 def _result(
     status: str, message: str, registry: str, scheme: str | None, image: str | None
 ) -> CheckResult:
-    return CheckResult(status == OK, status, _clean(message), registry, scheme, image, utcnow())
+    return CheckResult(
+        status == OK, status, registry_words.clean(message), registry, scheme, image, utcnow()
+    )
 
 
 def _ok_message(flow: _Flow) -> str:
@@ -181,7 +181,7 @@ async def _run(flow: _Flow) -> None:
         await _manifest(flow, base, headers={})  # an open registry: nothing to log in to
         return
     if first.status_code != 401:
-        raise _Stop(REGISTRY_ERROR, _words(first, what="GET /v2/"))
+        raise _Stop(REGISTRY_ERROR, registry_words.words(first, what="GET /v2/"))
     challenges = parse_challenges(first.headers.get_list("www-authenticate"))
     bearer = next((c for c in challenges if c.scheme == "bearer"), None)
     if bearer is not None:
@@ -195,9 +195,9 @@ async def _run(flow: _Flow) -> None:
         headers = {"Authorization": _basic(flow.username, flow.password)}
         login = await _get(flow, f"{base}/v2/", headers=headers)
         if login.status_code in (401, 403):
-            raise _Stop(UNAUTHORIZED, _words(login, what="the login"))
+            raise _Stop(UNAUTHORIZED, registry_words.words(login, what="the login"))
         if login.status_code != 200:
-            raise _Stop(REGISTRY_ERROR, _words(login, what="the login"))
+            raise _Stop(REGISTRY_ERROR, registry_words.words(login, what="the login"))
         await _manifest(flow, base, headers=headers)
         return
     raise _Stop(REGISTRY_ERROR, "the registry answered 401 without a Basic or Bearer challenge")
@@ -221,11 +221,11 @@ async def _token(flow: _Flow, challenge: Challenge, *, actions: str) -> str:
     headers = {"Authorization": _basic(flow.username, flow.password)}
     answer = await _get(flow, realm.copy_merge_params(params), headers=headers)
     if answer.status_code == 401:
-        raise _Stop(UNAUTHORIZED, _words(answer, what="the token service"))
+        raise _Stop(UNAUTHORIZED, registry_words.words(answer, what="the token service"))
     if answer.status_code == 403:
-        raise _Stop(DENIED, _words(answer, what="the token service"))
+        raise _Stop(DENIED, registry_words.words(answer, what="the token service"))
     if answer.status_code != 200:
-        raise _Stop(REGISTRY_ERROR, _words(answer, what="the token service"))
+        raise _Stop(REGISTRY_ERROR, registry_words.words(answer, what="the token service"))
     token = _token_of(answer)
     flow.tokens.append(token)
     return token
@@ -275,8 +275,8 @@ async def _manifest(flow: _Flow, base: str, *, headers: dict[str, str]) -> None:
     answer = await _get(flow, url, headers=headers)
     if answer.status_code == 200:
         return
-    words = _words(answer, what="the manifest")
-    codes = _error_codes(answer)
+    words = registry_words.words(answer, what="the manifest")
+    codes = registry_words.error_codes(answer)
     if answer.status_code == 404:
         raise _Stop(NAME_UNKNOWN if "NAME_UNKNOWN" in codes else MANIFEST_UNKNOWN, words)
     if answer.status_code in (401, 403):
@@ -366,83 +366,3 @@ async def _send(
 def _basic(username: str, password: str) -> str:
     raw = f"{username}:{password}".encode()
     return "Basic " + base64.b64encode(raw).decode("ascii")
-
-
-def _error_codes(answer: httpx.Response) -> set[str]:
-    body = _json(answer)
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if not isinstance(errors, list):
-        return set()
-    return {str(e.get("code", "")).upper() for e in errors if isinstance(e, dict)}
-
-
-def _json(answer: httpx.Response) -> Any:
-    try:
-        return json.loads(answer.content)
-    except ValueError:
-        return None
-
-
-def _words(answer: httpx.Response, *, what: str) -> str:
-    """What the registry said, as the docker CLI prints it (`manifest unknown: …`)."""
-    body = _json(answer)
-    if isinstance(body, dict):
-        errors = body.get("errors")
-        if isinstance(errors, list) and errors:
-            said = [_registry_error(e) for e in errors if isinstance(e, dict)]
-            if said:
-                return "; ".join(said)
-        for key in ("details", "error_description", "error", "message"):
-            if isinstance(body.get(key), str) and body[key].strip():
-                return str(body[key])
-    text = answer.content.decode("utf-8", "replace").strip()
-    if text and not text.lstrip().startswith("<"):
-        return f"{what}: HTTP {answer.status_code}: {text}"
-    return f"{what}: HTTP {answer.status_code}"
-
-
-def _registry_error(error: dict[str, Any]) -> str:
-    code = str(error.get("code", "")).lower().replace("_", " ").strip()
-    message = str(error.get("message", "")).strip()
-    if code and message and message != code:
-        return f"{code}: {message}"
-    return code or message or "error"
-
-
-def _transport_error(exc: httpx.HTTPError) -> tuple[str, str]:
-    where = ""
-    with contextlib.suppress(RuntimeError):  # `request` raises when none was attached
-        where = f" ({exc.request.url.host})"
-    if isinstance(exc, httpx.TimeoutException):
-        return TIMEOUT_STATUS, f"the registry did not answer in time{where}"
-    if _is_tls(exc):
-        return TLS_ERROR, f"TLS error{where}: {_cause(exc)}"
-    if isinstance(exc, httpx.ConnectError):
-        return CONNECTION_ERROR, f"cannot connect to the registry{where}: {_cause(exc)}"
-    return CONNECTION_ERROR, f"the connection to the registry failed{where}: {_cause(exc)}"
-
-
-def _is_tls(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    for _ in range(10):
-        if seen is None:
-            return False
-        if isinstance(seen, ssl.SSLError | ssl.CertificateError):
-            return True
-        if any(word in str(seen) for word in ("SSL", "CERTIFICATE_VERIFY", "TLS")):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _cause(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
-
-
-def _clean(message: str) -> str:
-    """One line, no control characters, bounded: it goes into a column, a log and a page."""
-    text = "".join(
-        c if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF else " " for c in message
-    )
-    text = " ".join(text.split())
-    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
