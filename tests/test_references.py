@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from edgedock import references
 from edgedock.references import ImageReference, InvalidReference, parse, pull_reference
 
 CONFORMANCE = Path(__file__).resolve().parent / "conformance"
@@ -100,3 +101,32 @@ def test_repository_joins_domain_and_path_without_tag_or_digest() -> None:
 def test_pull_reference_drops_tag_when_digest_given() -> None:
     reference = pull_reference(f"ghcr.io/org/app:1@{DIGEST}")
     assert (reference.tag, reference.digest) == (None, DIGEST)
+
+
+@pytest.mark.parametrize(
+    ("text", "registry"),
+    [
+        ("ghcr.io", "ghcr.io"),
+        ("GHCR.IO", "ghcr.io"),
+        ("https://index.docker.io/v1/", "docker.io"),
+        ("http://registry-1.docker.io", "docker.io"),
+        ("index.docker.io", "docker.io"),
+        ("localhost:5055", "localhost:5055"),
+        ("[::1]:5000", "[::1]:5000"),
+        ("registry.example.com:5000/v2/", "registry.example.com:5000"),
+    ],
+)
+def test_normalize_registry_writes_hosts_as_engines_do(text: str, registry: str) -> None:
+    assert references.normalize_registry(text) == registry
+
+
+@pytest.mark.parametrize("text", ["", "https://", "a b", "host:port", "x" * 256, "-a.io"])
+def test_normalize_registry_refuses_what_is_no_host(text: str) -> None:
+    with pytest.raises(ValueError, match="registry"):
+        references.normalize_registry(text)
+
+
+def test_registry_of_an_image_domain_folds_docker_hub_and_case() -> None:
+    assert references.registry_of(references.parse("debian:12").domain) == "docker.io"
+    assert references.registry_of("index.docker.io") == "docker.io"
+    assert references.registry_of("GHCR.io") == "ghcr.io"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -47,6 +48,11 @@ class Settings(BaseSettings):
     @property
     def insecure_registry_rules(self) -> InsecureRegistries:
         return InsecureRegistries.parse(self.insecure_registries)
+    # Image credentials show `expiring` this many days before their expiry.
+    credentials_expiry_warning_days: float = Field(default=7, ge=0, le=365)
+    # How often the server looks for credentials that crossed into expiring or expired, to put
+    # it in the audit trail (once per credentials and state, whichever replica gets there first).
+    credentials_expiry_sweep_interval: float = Field(default=300.0, gt=0)
 
     @field_validator("database_url")
     @classmethod
@@ -56,6 +62,10 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'edgedock.db'}"
+
+    @property
+    def credentials_expiry_warning(self) -> timedelta:
+        return timedelta(days=self.credentials_expiry_warning_days)
 
     @property
     def key_file(self) -> Path:

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 DEFAULT_DOMAIN = "docker.io"
 LEGACY_DEFAULT_DOMAIN = "index.docker.io"
+# The hosts Docker Hub is also written as: in `docker login` keys and pull endpoints.
+DOCKER_HUB_ALIASES = frozenset({LEGACY_DEFAULT_DOMAIN, "registry-1.docker.io"})
+REGISTRY_MAX_LENGTH = 255
 OFFICIAL_REPO_PREFIX = "library/"
 DEFAULT_TAG = "latest"
 PATH_MAX_LENGTH = 255
@@ -140,3 +143,31 @@ def _split_domain(text: str) -> tuple[str, str]:
     if domain == LEGACY_DEFAULT_DOMAIN:
         domain = DEFAULT_DOMAIN
     return domain, remainder
+
+
+def normalize_registry(text: str) -> str:
+    """A registry host as engines write it (`docker.io` for Docker Hub), from what people type.
+
+    Follows the docker CLI's `ConvertToHostname`: a scheme and any path are dropped, so the
+    keys of a `config.json` (`https://index.docker.io/v1/`) work as they are; Docker Hub's
+    other host names fold to `docker.io`, and host names are case-insensitive. Raises
+    `ValueError` naming the problem, never echoing more than the host.
+    """
+    host = text.strip()
+    for scheme in ("https://", "http://"):
+        if host.lower().startswith(scheme):
+            host = host[len(scheme) :]
+    host = host.split("/", 1)[0].lower()
+    if not host:
+        raise ValueError("registry must be a host name such as ghcr.io or localhost:5000")
+    if len(host) > REGISTRY_MAX_LENGTH:
+        raise ValueError(f"registry must be at most {REGISTRY_MAX_LENGTH} characters")
+    if not _DOMAIN_RE.fullmatch(host):
+        raise ValueError("registry must be a host name such as ghcr.io or localhost:5000")
+    return DEFAULT_DOMAIN if host in DOCKER_HUB_ALIASES else host
+
+
+def registry_of(domain: str) -> str:
+    """The registry of an image's (already parsed) domain, comparable with a normalized one."""
+    host = domain.lower()
+    return DEFAULT_DOMAIN if host in DOCKER_HUB_ALIASES else host

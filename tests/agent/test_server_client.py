@@ -17,6 +17,7 @@ from edgedock import wire
 from edgedock.agent.errors import AgentError
 from edgedock.agent.server_client import (
     CredentialsDeleted,
+    CredentialsExpired,
     RegistryAuthRefused,
     ServerClient,
     ServerProtocolError,
@@ -142,6 +143,22 @@ def test_registry_auth_410_raises_credentials_deleted_naming_them() -> None:
     with pytest.raises(CredentialsDeleted) as caught:
         client(lambda r: error(410, message)).registry_auth(deployment_id="d1", container_id="c1")
     assert str(caught.value) == message
+
+
+def test_registry_auth_410_credentials_expired_raises_credentials_expired_fake_server() -> None:
+    message = "the image credentials c-1 that container 'app' (r.test/a:1) needs expired on …"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = {"error": {"code": "credentials_expired", "message": message}}
+        return httpx.Response(410, json=body)
+
+    with pytest.raises(CredentialsExpired) as caught:
+        client(handler).registry_auth(deployment_id="d1", container_id="c1")
+    assert str(caught.value) == message
+    assert isinstance(caught.value, CredentialsDeleted), "handled as a 410 wherever that is"
+    with pytest.raises(CredentialsDeleted) as deleted:
+        client(lambda r: error(410, "deleted")).registry_auth(deployment_id="d", container_id="c")
+    assert not isinstance(deleted.value, CredentialsExpired)
 
 
 def test_registry_auth_invalid_body_error_does_not_quote_it() -> None:

@@ -52,6 +52,7 @@ def test_credentials_list_shows_table_with_fingerprint(live_server):
         "ID",
         "LABEL",
         "USERNAME",
+        "REGISTRY",
         "FINGERPRINT",
         "KIND",
         "EXPIRES",
@@ -59,7 +60,7 @@ def test_credentials_list_shows_table_with_fingerprint(live_server):
         "CHECK",
     ]
     assert [line.split()[1] for line in lines[1:]] == ["ListAlpha", "ListBeta"]
-    assert all(len(line.split()[3]) == 19 for line in lines[1:])
+    assert all(len(line.split()[4]) == 19 for line in lines[1:])
     found = live_server.cli("credentials", "list", "--json", "-q", "listalp", check=True).stdout
     assert [c["label"] for c in json.loads(found)] == ["ListAlpha"]
 

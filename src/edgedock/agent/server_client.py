@@ -3,8 +3,8 @@
 Three calls: the long-polled desired state, the just-in-time registry auth and the status
 report. Nothing past this module sees an httpx exception: a server that cannot be reached, times
 out or answers 5xx raises `ServerUnavailable`; a refused device token `ServerRejected`; a refused
-registry auth `RegistryAuthRefused` (404) or `CredentialsDeleted` (410) with the server's own
-message; an answer that is not the protocol `ServerProtocolError`.
+registry auth `RegistryAuthRefused` (404), `CredentialsDeleted` or `CredentialsExpired` (410)
+with the server's own message; an answer that is not the protocol `ServerProtocolError`.
 
 Every call has an overall deadline, not only per-read time-outs: a server (or a proxy) that
 trickles its answer a byte at a time would otherwise hold the agent, and its reconciliation,
@@ -71,6 +71,14 @@ class RegistryAuthRefused(ServerError):
 
 class CredentialsDeleted(RegistryAuthRefused):
     """410: the container's credentials were deleted; the message names them."""
+
+
+class CredentialsExpired(CredentialsDeleted):
+    """410 `credentials_expired`: the credentials expired; the message names them and when.
+
+    A subclass of `CredentialsDeleted`, as the server's answer is the same 410: an agent that
+    knows only deleted credentials reports an expiry just as well.
+    """
 
 
 @dataclass(frozen=True)
@@ -177,6 +185,8 @@ class ServerClient:
         if response.status_code == 404:
             raise RegistryAuthRefused(_error_message(response, "registry auth refused (404)"))
         if response.status_code == 410:
+            if _error_code(response) == "credentials_expired":
+                raise CredentialsExpired(_error_message(response, "the credentials expired"))
             raise CredentialsDeleted(_error_message(response, "the credentials were deleted"))
         self._expect(response, 200)
         return _parse(wire.RegistryAuthResponse, response)
@@ -290,6 +300,16 @@ def _error_message(response: httpx.Response, default: str) -> str:
     if isinstance(message, str) and message:
         return message[:_MESSAGE_LIMIT]
     return default
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else None
 
 
 def _parse(model: type[ModelT], response: httpx.Response) -> ModelT:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import sys
 from typing import Annotated, Any
 
@@ -15,6 +16,13 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+
+class ExpiryStateChoice(enum.StrEnum):
+    expiring = "expiring"
+    expired = "expired"
+    valid = "valid"
+
+
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -25,15 +33,30 @@ def create_credentials(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password or token from stdin.")
     ] = False,
+    registry: Annotated[
+        str | None,
+        typer.Option(help="Bind to this registry (ghcr.io, docker.io…): usable for no other."),
+    ] = None,
+    expires_at: Annotated[
+        str | None,
+        typer.Option(
+            "--expires-at",
+            help="When the token expires, ISO 8601 with a zone (2027-01-31T12:00:00Z) or a "
+            "date (midnight UTC), for tokens that do not carry it.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Store credentials once. The password is read from stdin, never from the command line."""
     if not password_stdin:
         fail("pass the password on stdin with --password-stdin (never as an argument)")
     password = sys.stdin.read()
-    created = client.from_environment().post(
-        "/image-credentials", json={"label": label, "username": username, "password": password}
-    )
+    body = {"label": label, "username": username, "password": password}
+    if registry is not None:
+        body["registry"] = registry
+    if expires_at is not None:
+        body["expires_at"] = expires_at
+    created = client.from_environment().post("/image-credentials", json=body)
     if as_json:
         print_json(created)
     else:
@@ -43,9 +66,16 @@ def create_credentials(
 @app.command("list")
 def list_credentials(
     q: Annotated[str | None, typer.Option("--q", "-q", help="Match label or username.")] = None,
+    state: Annotated[
+        ExpiryStateChoice | None,
+        typer.Option(help="Only credentials in this expiry state (valid: neither of the others)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    items = client.from_environment().paginate("/image-credentials", {"q": q} if q else None)
+    params = {"q": q} if q else {}
+    if state is not None:
+        params["state"] = state.value
+    items = client.from_environment().paginate("/image-credentials", params or None)
     if as_json:
         print_json(items)
         return
@@ -58,6 +88,7 @@ def list_credentials(
             ("id", "ID"),
             ("label", "LABEL"),
             ("username", "USERNAME"),
+            ("registry", "REGISTRY"),
             ("fingerprint", "FINGERPRINT"),
             ("token_kind", "KIND"),
             ("expiry", "EXPIRES"),
@@ -78,8 +109,9 @@ def _health(item: dict[str, Any]) -> str | None:
 def _expiry(item: dict[str, object]) -> str | None:
     if not item.get("expires_at"):
         return None
-    state = {"expired": " (expired)", "expires_soon": " (soon)"}.get(str(item["expiry_state"]), "")
-    return f"{item['expires_at']}{state}"
+    state = {"expired": " (expired)", "expiring": " (expiring)"}.get(str(item["expiry_state"]), "")
+    source = " from the token" if item.get("expires_at_source") == "token" else ""
+    return f"{item['expires_at']}{state}{source}"
 
 
 @app.command("show")
@@ -93,6 +125,7 @@ def show_credentials(credential_id: str, as_json: JsonOption = False) -> None:
             ("id", item["id"]),
             ("label", item["label"]),
             ("username", item["username"]),
+            ("registry", item.get("registry") or "any (not bound)"),
             ("fingerprint", item["fingerprint"]),
             ("kind", item["token_kind"]),
             ("expires", _expiry(item)),

@@ -9,7 +9,14 @@ from fastapi import APIRouter, Query, Response, status
 
 from edgedock.credentials import checks
 from edgedock.credentials import service as credential_service
-from edgedock.credentials.schemas import CheckRead, CheckRequest, CredentialCreate, CredentialRead
+from edgedock.credentials.deps import ExpiryWarning
+from edgedock.credentials.schemas import (
+    CheckRead,
+    CheckRequest,
+    CredentialCreate,
+    CredentialRead,
+    ExpiryState,
+)
 from edgedock.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, Page
 from edgedock.server.deps import BriefActor, CurrentActor, Session, State
 
@@ -28,7 +35,7 @@ def parse_id(value: str) -> uuid.UUID:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_credentials(
-    data: CredentialCreate, state: State, actor: BriefActor
+    data: CredentialCreate, state: State, actor: BriefActor, warning: ExpiryWarning
 ) -> CredentialRead:
     """With `check`, the registry is asked first (outside any transaction, see checks.py)."""
     checked = await checks.probe_new(
@@ -40,7 +47,7 @@ async def create_credentials(
         )
         if checked is not None:
             await checks.record(session, actor=actor, credential=credential, result=checked)
-    return credential_service.to_read(credential, used_by=[], pulled_by=[])
+    return credential_service.to_read(credential, used_by=[], pulled_by=[], warning=warning)
 
 
 @router.post("/{credential_id}/check")
@@ -64,21 +71,32 @@ async def check_credentials(
 async def search_credentials(
     session: Session,
     actor: CurrentActor,
+    warning: ExpiryWarning,
     q: Annotated[str | None, Query(max_length=200)] = None,
+    state: Annotated[
+        ExpiryState | None,
+        Query(description="expiring, expired, or valid (neither; also no known expiry)"),
+    ] = None,
     limit: int = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
 ) -> Page[CredentialRead]:
     return await credential_service.search(
-        session, tenant_id=actor.tenant_id, q=q, limit=limit, cursor=cursor
+        session,
+        tenant_id=actor.tenant_id,
+        q=q,
+        state=state,
+        limit=limit,
+        cursor=cursor,
+        warning=warning,
     )
 
 
 @router.get("/{credential_id}")
 async def get_credentials(
-    credential_id: str, session: Session, actor: CurrentActor
+    credential_id: str, session: Session, actor: CurrentActor, warning: ExpiryWarning
 ) -> CredentialRead:
     return await credential_service.read_detail(
-        session, tenant_id=actor.tenant_id, credential_id=parse_id(credential_id)
+        session, tenant_id=actor.tenant_id, credential_id=parse_id(credential_id), warning=warning
     )
 
 

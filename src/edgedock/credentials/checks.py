@@ -48,8 +48,8 @@ async def check_credentials(
     image: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> CheckResult:
-    """Check stored credentials against `image` (default: the image they were last used for),
-    store the result on them and audit it. Raises `CredentialNotFound` and `CheckNeedsImage`.
+    """Check stored credentials against `image` (default: the image they were last used for, else
+    the login alone on their bound registry), store the result on them and audit it. Raises `CredentialNotFound` and `CheckNeedsImage`.
 
     Opens its own units of work: call it with no transaction open.
     """
@@ -58,18 +58,24 @@ async def check_credentials(
             session, tenant_id=actor.tenant_id, credential_id=credential_id
         )
         username = credential.username
+        bound_registry = credential.bound_registry
         password = credential_service.reveal(credential, keyring=keyring)
         image = image or await default_image(
             session, tenant_id=actor.tenant_id, credential_id=credential_id
         )
-    if image is None:
+    if image is None and bound_registry is None:
         raise CheckNeedsImage(
             "these credentials have not been used with an image yet: give the image to check "
             "them against",
             field="image",
         )
     result = await registry_check.check(
-        username=username, password=password, image=image, insecure=insecure, transport=transport
+        username=username,
+        password=password,
+        image=image,
+        registry=bound_registry,
+        insecure=insecure,
+        transport=transport,
     )
     async with database.transaction() as session:
         credential = await credential_service.get(

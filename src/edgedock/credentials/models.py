@@ -27,7 +27,15 @@ class ImageCredential(CreatedAt, Base):
     secret: Mapped[bytes]
     fingerprint: Mapped[str] = mapped_column(String(19))
     token_kind: Mapped[str | None] = mapped_column(String(20))
-    expires_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    # "token" when the password carries the expiry, "given" when the creator set an earlier one
+    expires_at_source: Mapped[str | None] = mapped_column(String(5))
+    # The last expiry state written to the audit trail ("expiring", "expired"): each is
+    # recorded once, by whichever sweep or registry auth moves this column first.
+    expiry_state_recorded: Mapped[str | None] = mapped_column(String(10))
+    # The registry host these credentials are bound to (references.normalize_registry), if any.
+    # Not named `registry` in Python: that is the declarative base's own attribute.
+    bound_registry: Mapped[str | None] = mapped_column("registry", String(255))
     created_by: Mapped[str] = mapped_column(String(120))
     # The last check against the registry (credentials/checks.py); the message is scrubbed of
     # every form of the password before it is stored.

@@ -6,7 +6,8 @@ not even the form re-rendered after a validation error, whose password field com
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import timedelta
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -18,7 +19,8 @@ from edgedock.audit.schemas import AuditFilter
 from edgedock.credentials import api as credentials_api
 from edgedock.credentials import checks
 from edgedock.credentials import service as credential_service
-from edgedock.credentials.schemas import CheckRequest, CredentialCreate
+from edgedock.credentials.deps import ExpiryWarning
+from edgedock.credentials.schemas import CheckRequest, CredentialCreate, ExpiryState
 from edgedock.errors import EdgedockError
 from edgedock.pagination import MAX_CURSOR_LENGTH
 from edgedock.server import forms, web
@@ -41,6 +43,12 @@ KIND_NAMES = {
     "jwt": "JWT",
 }
 SECTION = "credentials"
+STATE_CHOICES = [
+    ("", "Any expiry"),
+    ("expiring", "Expiring"),
+    ("expired", "Expired"),
+    ("valid", "Valid"),
+]
 
 
 @router.get("")
@@ -48,13 +56,27 @@ async def list_credentials(
     request: Request,
     session: Session,
     user: SignedIn,
+    warning: ExpiryWarning,
     q: Annotated[str | None, Query(max_length=200)] = None,
+    state: Annotated[ExpiryState | Literal[""] | None, Query()] = None,
     cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
 ) -> Response:
     page = await credential_service.search(
-        session, tenant_id=user.actor.tenant_id, q=q, limit=50, cursor=cursor or None
+        session,
+        tenant_id=user.actor.tenant_id,
+        q=q,
+        state=state or None,
+        limit=50,
+        cursor=cursor or None,
+        warning=warning,
     )
-    context = {"page": page, "q": q or "", "kind_names": KIND_NAMES}
+    context = {
+        "page": page,
+        "q": q or "",
+        "state": state or "",
+        "states": STATE_CHOICES,
+        "kind_names": KIND_NAMES,
+    }
     return web.render(request, "credentials/list.html", context, user=user, section=SECTION)
 
 
@@ -65,10 +87,18 @@ def _form(
     label: str,
     username: str,
     errors: forms.FieldErrors,
+    registry: str = "",
+    expires_at: str = "",
     status: int = 200,
 ) -> Response:
     # Deliberately no `password` in this context: the template has nothing to echo.
-    context = {"label": label, "username": username, "errors": errors}
+    context = {
+        "label": label,
+        "username": username,
+        "registry": registry,
+        "expires_at": expires_at,
+        "errors": errors,
+    }
     return web.render(
         request, "credentials/new.html", context, user=user, status=status, section=SECTION
     )
@@ -84,22 +114,30 @@ async def create_credentials(
     request: Request, session: Session, user: SignedIn, form: CheckedForm, keyring: KeyringDep
 ) -> Response:
     label, username = text(form, "label"), text(form, "username")
+    kept = {"registry": text(form, "registry"), "expires_at": text(form, "expires_at")}
     try:
-        data = CredentialCreate(label=label, username=username, password=text(form, "password"))
+        data = CredentialCreate(
+            label=label,
+            username=username,
+            password=text(form, "password"),
+            registry=kept["registry"] or None,
+            expires_at=kept["expires_at"] or None,
+        )
         async with session.begin_nested():
             credential = await credential_service.create(
                 session, actor=user.actor, data=data, keyring=keyring
             )
     except ValidationError as exc:
+        invalid = forms.errors_of(exc)
         return _form(
-            request, user, label=label, username=username, errors=forms.errors_of(exc), status=422
+            request, user, label=label, username=username, errors=invalid, status=422, **kept
         )
     except EdgedockError as exc:
         errors = forms.error_of(exc)
         if errors is None:
             raise
         return _form(
-            request, user, label=label, username=username, errors=errors, status=exc.status
+            request, user, label=label, username=username, errors=errors, status=exc.status, **kept
         )
     return web.redirect(
         request,
@@ -117,10 +155,14 @@ async def _detail(
     image: str = "",
     errors: forms.FieldErrors | None = None,
     status: int = 200,
+    warning: timedelta,
 ) -> Response:
     tenant_id = user.actor.tenant_id
     credential = await credential_service.read_detail(
-        session, tenant_id=tenant_id, credential_id=credentials_api.parse_id(credential_id)
+        session,
+        tenant_id=tenant_id,
+        credential_id=credentials_api.parse_id(credential_id),
+        warning=warning,
     )
     events = await audit_service.search(
         session, tenant_id=tenant_id, filters=AuditFilter(credentials_id=credential.id), limit=20
@@ -139,14 +181,19 @@ async def _detail(
 
 @router.get("/{credential_id}")
 async def show_credentials(
-    request: Request, credential_id: str, session: Session, user: SignedIn
+    request: Request, credential_id: str, session: Session, user: SignedIn, warning: ExpiryWarning
 ) -> Response:
-    return await _detail(request, session, user, credential_id)
+    return await _detail(request, session, user, credential_id, warning=warning)
 
 
 @router.post("/{credential_id}/check")
 async def check_credentials(
-    request: Request, credential_id: str, state: State, user: BriefSignedIn, form: BriefCheckedForm
+    request: Request,
+    credential_id: str,
+    state: State,
+    user: BriefSignedIn,
+    form: BriefCheckedForm,
+    warning: ExpiryWarning,
 ) -> Response:
     """The Check button: no request-wide transaction, the check opens its own (checks.py)."""
     image = text(form, "image").strip()
@@ -171,7 +218,14 @@ async def check_credentials(
         errors = {"image": message}
         async with state.database.snapshot() as session:
             return await _detail(
-                request, session, user, credential_id, image=image, errors=errors, status=422
+                request,
+                session,
+                user,
+                credential_id,
+                image=image,
+                errors=errors,
+                status=422,
+                warning=warning,
             )
     if result.ok:
         flash = f"The registry accepts these credentials for {result.image}."

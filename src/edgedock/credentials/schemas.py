@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from edgedock import container_spec
+from edgedock import container_spec, references
 from edgedock.text import clean_name
 
 MAX_PASSWORD_BYTES = 16_384
+# The default of Settings.credentials_expiry_warning_days.
 EXPIRY_WARNING_DAYS = 7
+# A given expiry further out than this is a typo (a year 20270), not a token's lifetime.
+MAX_GIVEN_LIFETIME = timedelta(days=100 * 366)
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def normalize_password(password: str) -> str:
@@ -44,6 +49,33 @@ class CheckRequest(BaseModel):
     )
 
 
+def parse_expiry(value: Any) -> Any:
+    """A date alone (`2027-01-31`) means midnight UTC of that day: the warning comes early,
+    never late. Anything else is left to pydantic's datetime parsing."""
+    if isinstance(value, str) and _DATE_ONLY.fullmatch(value.strip()):
+        try:
+            return datetime.fromisoformat(value.strip()).replace(tzinfo=UTC)
+        except ValueError:
+            raise ValueError("expires_at is not a valid date (2027-01-31)") from None
+    return value
+
+
+def check_given_expiry(value: datetime, *, now: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            "expires_at needs a time zone (2027-01-31T12:00:00Z or +01:00), or a date alone"
+        )
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 shifted past the calendar's edge
+        raise ValueError("expires_at is out of range") from None
+    if value <= now:
+        raise ValueError("expires_at is in the past: devices would be refused these credentials")
+    if value - now > MAX_GIVEN_LIFETIME:
+        raise ValueError("expires_at is more than 100 years away")
+    return value
+
+
 class CredentialCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
@@ -54,6 +86,29 @@ class CredentialCreate(BaseModel):
         default=None,
         description="Check against the registry first: refused (422) when the registry refuses.",
     )
+    # For tokens that do not carry their expiry (PATs); the earlier of this and the token's wins.
+    expires_at: datetime | None = None
+    # Binds the credentials to one registry: releases may use them only for its images.
+    registry: str | None = None
+
+    @field_validator("expires_at", mode="before")
+    @classmethod
+    def _expires_at_input(cls, value: Any) -> Any:
+        return parse_expiry(value)
+
+    @field_validator("expires_at")
+    @classmethod
+    def _expires_at(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        return check_given_expiry(value, now=datetime.now(UTC))
+
+    @field_validator("registry")
+    @classmethod
+    def _registry(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return references.normalize_registry(value)
 
     @field_validator("label")
     @classmethod
@@ -88,7 +143,10 @@ class PulledBy(BaseModel):
     image: str | None
 
 
-ExpiryState = Literal["valid", "expires_soon", "expired"]
+# `expiring` from the warning window (EDGEDOCK_CREDENTIALS_EXPIRY_WARNING_DAYS) before the
+# expiry, `expired` from it on, `valid` before the window; null when no expiry is known.
+ExpiryState = Literal["valid", "expiring", "expired"]
+ExpiresAtSource = Literal["token", "given"]
 
 
 class CheckRead(BaseModel):
@@ -127,7 +185,9 @@ class CredentialRead(BaseModel):
     fingerprint: str
     token_kind: str | None
     expires_at: datetime | None
+    expires_at_source: ExpiresAtSource | None
     expiry_state: ExpiryState | None
+    registry: str | None
     created_at: datetime
     created_by: str
     use_count: int

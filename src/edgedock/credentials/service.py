@@ -13,14 +13,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edgedock import crypto, notify
+from edgedock import references as image_references
 from edgedock.actors import Actor
 from edgedock.applications.models import Application
 from edgedock.audit import service as audit_service
 from edgedock.audit.models import AuditEvent
-from edgedock.credentials import token_kinds
+from edgedock.credentials import expiry, token_kinds
 from edgedock.credentials.models import ImageCredential, secret_context
 from edgedock.credentials.schemas import (
-    EXPIRY_WARNING_DAYS,
     CredentialCreate,
     CredentialRead,
     CredentialReference,
@@ -31,7 +31,7 @@ from edgedock.credentials.schemas import (
 )
 from edgedock.db import find_owned, insert_unique, lock_owned, utcnow
 from edgedock.devices.models import Device
-from edgedock.errors import ConfigurationError, Conflict, MethodNotAllowed, NotFound
+from edgedock.errors import ConfigurationError, Conflict, Invalid, MethodNotAllowed, NotFound
 from edgedock.pagination import Keyset, Page, SortKey, matching
 from edgedock.read import in_use
 
@@ -68,15 +68,31 @@ class CredentialsImmutable(MethodNotAllowed):
     code = "credentials_immutable"
 
 
-def expiry_state(expires_at: datetime | None, *, now: datetime | None = None) -> ExpiryState | None:
-    if expires_at is None:
-        return None
-    now = now or utcnow()
-    if expires_at <= now:
-        return "expired"
-    if expires_at - now <= timedelta(days=EXPIRY_WARNING_DAYS):
-        return "expires_soon"
-    return "valid"
+class RegistryMismatch(Invalid):
+    code = "credentials_registry_mismatch"
+
+
+def expiry_state(
+    expires_at: datetime | None,
+    *,
+    warning: timedelta = expiry.DEFAULT_WARNING,
+    now: datetime | None = None,
+) -> ExpiryState | None:
+    return expiry.state_of(expires_at, warning=warning, now=now)
+
+
+def check_registry(credential: ImageCredential, *, image: str, domain: str, field: str) -> None:
+    """Bound credentials go only to their own registry: a typo or a look-alike host in a
+    release's image must not receive the password. Unbound credentials go anywhere."""
+    bound, registry = credential.bound_registry, image_references.registry_of(domain)
+    if bound is None or registry == bound:
+        return
+    raise RegistryMismatch(
+        f"image {image!r} is on registry {registry}, but image credentials "
+        f"{credential.label!r} ({credential.id}) are bound to registry {bound}; "
+        f"pick credentials for {registry}",
+        field=field,
+    )
 
 
 def to_read(
@@ -85,6 +101,7 @@ def to_read(
     use_count: int = 0,
     used_by: list[UsedBy] | None = None,
     pulled_by: list[PulledBy] | None = None,
+    warning: timedelta = expiry.DEFAULT_WARNING,
 ) -> CredentialRead:
     return CredentialRead(
         id=credential.id,
@@ -93,7 +110,9 @@ def to_read(
         fingerprint=credential.fingerprint,
         token_kind=credential.token_kind,
         expires_at=credential.expires_at,
-        expiry_state=expiry_state(credential.expires_at),
+        expires_at_source=credential.expires_at_source,
+        expiry_state=expiry_state(credential.expires_at, warning=warning),
+        registry=credential.bound_registry,
         created_at=credential.created_at,
         created_by=credential.created_by,
         use_count=use_count,
@@ -127,6 +146,7 @@ async def create(
             f"image credentials labelled {data.label!r} already exist", field="label"
         )
     facts = token_kinds.inspect(data.password.get_secret_value())
+    expires_at, source = _earlier_expiry(token=facts.expires_at, given=data.expires_at)
     fingerprint_key = await tenant_service.fingerprint_key(
         session, tenant_id=actor.tenant_id, keyring=keyring
     )
@@ -138,7 +158,9 @@ async def create(
         username=data.username,
         fingerprint=crypto.fingerprint(fingerprint_key, password),
         token_kind=facts.kind,
-        expires_at=facts.expires_at,
+        expires_at=expires_at,
+        expires_at_source=source,
+        bound_registry=data.registry,
         created_by=actor.name,
     )
     sealed = keyring.seal(password, context=credential.aad)
@@ -162,9 +184,23 @@ async def create(
             "label": credential.label,
             "username": credential.username,
             "fingerprint": credential.fingerprint,
+            "registry": credential.bound_registry,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+            "expires_at_source": source,
         },
     )
     return credential
+
+
+def _earlier_expiry(
+    *, token: datetime | None, given: datetime | None
+) -> tuple[datetime | None, str | None]:
+    """The token's own expiry and the creator's: the earlier is when the credentials stop."""
+    if token is not None and (given is None or token <= given):
+        return token, "token"
+    if given is not None:
+        return given, "given"
+    return None, None
 
 
 async def _label_taken(session: AsyncSession, *, tenant_id: uuid.UUID, label_key: str) -> bool:
@@ -194,19 +230,25 @@ async def search(
     *,
     tenant_id: uuid.UUID,
     q: str | None = None,
+    state: ExpiryState | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    warning: timedelta = expiry.DEFAULT_WARNING,
 ) -> Page[CredentialRead]:
-    """Ordered by label, case-insensitively; `q` matches label or username."""
+    """Ordered by label, case-insensitively; `q` matches label or username, `state` the expiry
+    state now (a condition in the query, so pages and cursors stay exact)."""
+    now = utcnow()
     stmt = select(ImageCredential).where(ImageCredential.tenant_id == tenant_id)
     stmt = matching(stmt, q, ImageCredential.label_key, func.lower(ImageCredential.username))
+    if state is not None:
+        stmt = stmt.where(expiry.condition(state, warning=warning, now=now))
     stmt = ORDER.apply(stmt, cursor=cursor, limit=limit)
     page, next_cursor = ORDER.split((await session.scalars(stmt)).all(), limit=limit)
     used = await references_of(session, tenant_id=tenant_id, credential_ids=[c.id for c in page])
-    return Page[CredentialRead](
-        items=[to_read(c, use_count=len(used[c.id]), used_by=used[c.id]) for c in page],
-        next_cursor=next_cursor,
-    )
+    items = [
+        to_read(c, use_count=len(used[c.id]), used_by=used[c.id], warning=warning) for c in page
+    ]
+    return Page[CredentialRead](items=items, next_cursor=next_cursor)
 
 
 async def references_of(
@@ -282,12 +324,18 @@ async def pulled_by(
 
 
 async def read_detail(
-    session: AsyncSession, *, tenant_id: uuid.UUID, credential_id: uuid.UUID
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    credential_id: uuid.UUID,
+    warning: timedelta = expiry.DEFAULT_WARNING,
 ) -> CredentialRead:
     credential = await get(session, tenant_id=tenant_id, credential_id=credential_id)
     used_by = await references(session, tenant_id=tenant_id, credential_id=credential_id)
     pulled = await pulled_by(session, tenant_id=tenant_id, credential_id=credential_id)
-    return to_read(credential, use_count=len(used_by), used_by=used_by, pulled_by=pulled)
+    return to_read(
+        credential, use_count=len(used_by), used_by=used_by, pulled_by=pulled, warning=warning
+    )
 
 
 async def delete(

@@ -6,6 +6,7 @@ into the X-Registry-Auth value, audited (without the secret), and handed to the 
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,14 +15,17 @@ from edgedock import registry_auth, wire
 from edgedock.actors import Actor
 from edgedock.audit import service as audit_service
 from edgedock.audit.writer import AuditWriter
+from edgedock.credentials import expiry
 from edgedock.credentials import service as credential_service
 from edgedock.crypto import Keyring, UnknownKey
-from edgedock.db import Database
+from edgedock.db import Database, utcnow
 from edgedock.deployments import reports
 from edgedock.device_api.fleet import DeviceIdentity
 from edgedock.device_api.pull_cache import PullTargetCache
 from edgedock.errors import Gone, NotFound
 from edgedock.read import pull_targets
+
+log = logging.getLogger(__name__)
 
 
 class ContainerNotDeployed(NotFound):
@@ -34,6 +38,14 @@ class NoCredentialsNeeded(NotFound):
 
 class CredentialsDeleted(Gone):
     code = "credentials_deleted"
+
+
+class CredentialsExpired(Gone):
+    """410 as for deleted credentials: the device API's answer for credentials that no retry
+    will make work (agents already report a 410's message as the container's error), and
+    the remedy is the same, new credentials in a new release."""
+
+    code = "credentials_expired"
 
 
 def device_actor(device: DeviceIdentity) -> Actor:
@@ -80,12 +92,30 @@ async def issue_registry_auth(
             return await _issue(
                 audit, device=device, request=request, target=target, keyring=keyring
             )
+        except CredentialsExpired:
+            await _record_expired(database, target)
+            raise
         except UnknownKey:
             if fresh:
                 raise
             # Cached before `keys rotate` re-sealed it and `keys retire` removed the old key.
             cache.drop(key)
     raise AssertionError("unreachable")
+
+
+async def _record_expired(database: Database, target: pull_targets.PullTarget) -> None:
+    """The first refusal audits the expiry, if no sweep did yet (credentials/expiry.py)."""
+    credential = target.credentials
+    if credential is None or credential.expiry_state_recorded == "expired":
+        return  # as of when the target was read: a stale "not yet" costs one empty UPDATE
+    try:
+        async with database.transaction() as session:
+            await expiry.record_crossings(
+                session, warning=expiry.DEFAULT_WARNING, credential_ids=[credential.id]
+            )
+            await session.flush()
+    except Exception as exc:  # the device still hears why; the sweep records it later
+        log.warning("could not audit the expiry of image credentials %s: %s", credential.id, exc)
 
 
 async def _read_target(
@@ -121,6 +151,14 @@ async def _issue(
                 "that uses other credentials"
             )
         raise NoCredentialsNeeded(f"container {target.name!r} needs no image credentials")
+    # Checked at answer time from the (possibly cached) target: an expiry passes by time, and
+    # no change notification would drop the cache entry when it does.
+    if credential.expires_at is not None and credential.expires_at <= utcnow():
+        raise CredentialsExpired(
+            f"the image credentials {credential.id} that container {target.name!r} "
+            f"({target.image}) needs expired on {credential.expires_at:%Y-%m-%d %H:%M} UTC; "
+            "create new credentials and replace these with them in a new release"
+        )
     value, serveraddress = registry_auth.for_image(
         target.image_canonical,
         username=credential.username,

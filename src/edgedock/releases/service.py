@@ -121,6 +121,8 @@ async def _referenced_credentials(
     session: AsyncSession, *, tenant_id: uuid.UUID, data: ReleaseCreate
 ) -> dict[uuid.UUID, ImageCredential]:
     """Load each referenced credentials; another tenant's id is as absent as an unknown one.
+    Credentials bound to a registry are refused for an image on another one (422, before
+    anything is written).
 
     Locked, so that a concurrent delete cannot strip them from the containers being written.
     """
@@ -142,6 +144,14 @@ async def _referenced_credentials(
                 field=f"containers[{i}].image_credentials_id",
             )
         found[cid] = credential
+    for i, spec in enumerate(data.containers):
+        if spec.image_credentials_id is not None:
+            credential_service.check_registry(
+                found[spec.image_credentials_id],
+                image=spec.image,
+                domain=references.parse(spec.image).domain,
+                field=f"containers[{i}].image",
+            )
     return found
 
 

@@ -15,6 +15,7 @@ from edgedock.audit.writer import AuditWriter
 from edgedock.config import Settings
 from edgedock.credentials import api as credentials_api
 from edgedock.credentials import service as credential_service
+from edgedock.credentials.expiry import ExpirySweeper
 from edgedock.crypto import Keyring, keystore_for
 from edgedock.db import Database
 from edgedock.deployments import api as deployments_api
@@ -81,16 +82,23 @@ def create_app(
     database.after_commit.append(feed.after_commit)
     seen_writer = SeenWriter(database, fleet)
     fleet.write_seen_now = seen_writer.write_now
+    expiry_sweeper = ExpirySweeper(
+        database,
+        warning=settings.credentials_expiry_warning,
+        interval=settings.credentials_expiry_sweep_interval,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await check_startup(state.database, state.keyring)
         await state.notifier.start(fleet.apply, fleet.forget_all)
         seen_writer.start()
+        expiry_sweeper.start()
         try:
             yield
         finally:
             fleet.close()
+            await expiry_sweeper.stop()
             await seen_writer.stop()
             await state.notifier.stop()
             if owns_database:
@@ -106,6 +114,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.edgedock = state
+    app.state.expiry_sweeper = expiry_sweeper
     # Added first, so it runs inside the access log (which then records its 413s and 408s).
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout
