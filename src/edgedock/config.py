@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     @property
     def insecure_registry_rules(self) -> InsecureRegistries:
         return InsecureRegistries.parse(self.insecure_registries)
+
     # Image credentials show `expiring` this many days before their expiry.
     credentials_expiry_warning_days: float = Field(default=7, ge=0, le=365)
     # How often the server looks for credentials that crossed into expiring or expired, to put

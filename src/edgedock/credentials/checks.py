@@ -49,7 +49,8 @@ async def check_credentials(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> CheckResult:
     """Check stored credentials against `image` (default: the image they were last used for, else
-    the login alone on their bound registry), store the result on them and audit it. Raises `CredentialNotFound` and `CheckNeedsImage`.
+    the login alone on their bound registry), store the result on them and audit it.
+    Raises `CredentialNotFound` and `CheckNeedsImage`.
 
     Opens its own units of work: call it with no transaction open.
     """
