@@ -146,6 +146,23 @@ async def test_check_without_any_image_is_a_422_and_stores_nothing(api):
     assert await _events(api, created["id"]) == []
 
 
+async def test_check_without_any_image_checks_the_login_on_the_bound_registry(api, basic_registry):
+    response = await api.post(
+        URL,
+        json={
+            "label": f"bound-{uuid.uuid4().hex[:6]}",
+            "username": "deployer",
+            "password": basic_registry.users["deployer"],
+            "registry": basic_registry.host,
+        },
+    )
+    assert response.status_code == 201, response.text
+    checked = await api.post(f"{URL}/{response.json()['id']}/check", json={})
+    assert checked.status_code == 200, checked.text
+    body = checked.json()
+    assert (body["ok"], body["registry"], body["image"]) == (True, basic_registry.host, None)
+
+
 async def test_check_of_an_invalid_image_is_a_422_on_image(api):
     created = await factories.credentials(api)
     response = await api.post(f"{URL}/{created['id']}/check", json={"image": "Not A Reference"})
