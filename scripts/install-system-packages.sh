@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Install the Debian packages the real-component tests need (registry, Podman, static busybox,
-# Chromium), once. Idempotent: when everything is present it says so and changes nothing.
+# Install the Debian packages the real-component tests need (registry, Podman, the Docker Engine,
+# static busybox, Chromium), once. Idempotent: when everything is present it says so and changes nothing.
 set -euo pipefail
 
-PACKAGES=(docker-registry apache2-utils podman runc busybox-static chromium)
+PACKAGES=(docker-registry apache2-utils podman runc docker.io busybox-static chromium)
 
 missing=()
-for command in podman runc docker-registry htpasswd chromium; do
+for command in podman runc dockerd docker-registry htpasswd chromium; do
     command -v "$command" >/dev/null 2>&1 || missing+=("$command")
 done
 # The test image copies /bin/busybox into an empty root, so it must be the static build
@@ -17,7 +17,7 @@ if [[ ! -x /bin/busybox ]] \
 fi
 
 if [[ ${#missing[@]} -eq 0 ]]; then
-    echo "install-system-packages: all present (podman runc docker-registry htpasswd busybox-static chromium), nothing to do"
+    echo "install-system-packages: all present (podman runc dockerd docker-registry htpasswd busybox-static chromium), nothing to do"
     exit 0
 fi
 
@@ -30,7 +30,7 @@ fi
 "${sudo[@]}" apt-get update
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${PACKAGES[@]}"
 
-for command in podman runc docker-registry htpasswd chromium; do
+for command in podman runc dockerd docker-registry htpasswd chromium; do
     command -v "$command" >/dev/null 2>&1 || { echo "install-system-packages: $command still missing after install" >&2; exit 1; }
 done
 [[ -x /bin/busybox ]] || { echo "install-system-packages: /bin/busybox still missing after install" >&2; exit 1; }

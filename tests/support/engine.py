@@ -183,7 +183,7 @@ def build_and_push_test_image(
     on a ``:`` in the password.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    tar_path = _busybox_rootfs_tar(workdir)
+    tar_path = busybox_rootfs_tar(workdir)
     run_podman(engine_env, "import", "--quiet", "--change", TEST_IMAGE_CMD, str(tar_path), image)
     registry = image.split("/", 1)[0]
     authfile = workdir / f"push-auth-{secrets.token_hex(8)}.json"
@@ -200,7 +200,7 @@ def build_and_push_test_image(
     run_podman(engine_env, "rmi", image)
 
 
-def _busybox_rootfs_tar(workdir: Path) -> Path:
+def busybox_rootfs_tar(workdir: Path) -> Path:
     rootfs = workdir / "image-rootfs"
     shutil.rmtree(rootfs, ignore_errors=True)
     (rootfs / "bin").mkdir(parents=True)

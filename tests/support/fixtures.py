@@ -13,6 +13,12 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.support.docker_engine import (
+    DockerEngineInfo,
+    DockerEngineStartFailed,
+    build_and_push_test_image_with_docker,
+    running_docker_engine,
+)
 from tests.support.engine import EngineInfo, build_and_push_test_image, running_engine
 from tests.support.registry import RegistryInfo, running_registry
 
@@ -65,6 +71,46 @@ def private_image(
     build_and_push_test_image(
         engine.env,
         tmp_path_factory.mktemp("image"),
+        image,
+        registry_credentials.username,
+        registry_credentials.password,
+    )
+    return PrivateImage(
+        image=image,
+        registry=registry.host,
+        username=registry_credentials.username,
+        password=registry_credentials.password,
+    )
+
+
+@pytest.fixture(scope="session")
+def docker_engine(
+    tmp_path_factory: pytest.TempPathFactory, registry: RegistryInfo
+) -> Iterator[DockerEngineInfo]:
+    """The real Docker Engine beside Podman; skipped, with dockerd's words, only if it cannot run."""
+    try:
+        context = running_docker_engine(tmp_path_factory.mktemp("docker"), [registry.host])
+        info = context.__enter__()
+    except DockerEngineStartFailed as exc:
+        pytest.skip(f"the Docker Engine cannot start on this machine: {exc}")
+    try:
+        yield info
+    finally:
+        context.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def docker_private_image(
+    tmp_path_factory: pytest.TempPathFactory,
+    registry: RegistryInfo,
+    docker_engine: DockerEngineInfo,
+    registry_credentials: RegistryCredentials,
+) -> PrivateImage:
+    """Like ``private_image``, pushed by the docker CLI under its own name, absent from dockerd."""
+    image = f"{registry.host}/team/docker-app:1.0"
+    build_and_push_test_image_with_docker(
+        docker_engine.env,
+        tmp_path_factory.mktemp("docker-image"),
         image,
         registry_credentials.username,
         registry_credentials.password,
