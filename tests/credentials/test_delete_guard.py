@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest.mock import ANY
+
 from tests import factories
 
 CREDS = "/api/v1/image-credentials"
@@ -152,3 +154,45 @@ async def test_list_items_carry_used_by_and_use_count(api):
         ("uses-app", "a"),
         ("uses-app", "b"),
     ]
+
+
+async def _older_release_only(api):
+    """Credentials named only by 1.0.0, while 1.1.0 (with other credentials) is the highest."""
+    creds, app, old = await _referenced(api)
+    other = await factories.credentials(api, label="Other")
+    await factories.release(
+        api,
+        app["id"],
+        version="1.1.0",
+        containers=[
+            factories.container("web", "ghcr.io/acme/web:2", image_credentials_id=other["id"])
+        ],
+    )
+    return creds, app, old
+
+
+async def test_delete_used_only_by_an_older_undeployed_release_needs_no_force(api):
+    creds, _app, old = await _older_release_only(api)
+    response = await api.delete(f"{CREDS}/{creds['id']}")
+    assert response.status_code == 204, response.text
+    got = (await api.get(f"/api/v1/releases/{old['id']}")).json()
+    assert [c["image_credentials"] for c in got["containers"][:2]] == [
+        {"id": None, "label": "Registry", "username": None, "deleted_at": ANY}
+    ] * 2
+    (event,) = (
+        await api.get("/api/v1/audit-events", params={"action": "credentials.deleted"})
+    ).json()["items"]
+    assert event["details"] == {"label": "Registry", "forced": False, "references": 2}
+
+
+async def test_delete_used_by_a_deployed_older_release_still_needs_force(api, database, tenant):
+    creds, _app, old = await _older_release_only(api)
+    await factories.deployment_row(database, tenant_id=tenant.id, release_id=old["id"])
+    response = await api.delete(f"{CREDS}/{creds['id']}")
+    assert response.status_code == 409, response.text
+    error = response.json()["error"]
+    assert error["code"] == "credentials_in_use"
+    assert "/replace" in error["message"]
+    assert [r["version"] for r in error["references"]] == ["1.0.0", "1.0.0"]
+    assert (await api.get(f"{CREDS}/{creds['id']}")).status_code == 200
+    assert (await api.delete(f"{CREDS}/{creds['id']}", params={"force": "true"})).status_code == 204

@@ -33,7 +33,8 @@ from edgedock.db import find_owned, insert_unique, lock_owned, utcnow
 from edgedock.devices.models import Device
 from edgedock.errors import ConfigurationError, Conflict, Invalid, MethodNotAllowed, NotFound
 from edgedock.pagination import Keyset, Page, SortKey, matching
-from edgedock.read import in_use
+from edgedock.read import in_use as deployed_with
+from edgedock.read import release_use
 
 # Reading release rows from here (and not through the releases service) keeps the service graph
 # a DAG: releases → credentials. The models are read only, to list references.
@@ -341,42 +342,41 @@ async def read_detail(
 async def delete(
     session: AsyncSession, *, actor: Actor, credential_id: uuid.UUID, force: bool = False
 ) -> None:
-    """Delete; when releases still reference the credentials, only with `force`.
+    """Delete; while a deployed release or an application's highest version uses the
+    credentials, only with `force`. Older releases that still name them (history, such as the
+    releases a replace left behind) do not stop an unforced delete.
 
-    A forced delete leaves a tombstone on each referencing container (label and time), so a
-    later pull can say which credentials are gone instead of failing with a bare 401.
+    Every referencing container gets a tombstone (label and time), so a later pull can say which
+    credentials are gone instead of failing with a bare 401.
 
-    The row lock orders this delete with the release creates that name the credentials (they
-    hold a shared lock on it): a create that came first is seen as a reference (409, or a
-    tombstone with force), one that comes after finds the credentials gone (404). Without it,
-    the foreign key's ON DELETE SET NULL would silently strip a concurrent release's
-    containers of their credentials, and a second concurrent delete would answer 204 again.
+    The applications that have releases naming the credentials are locked first (then the
+    credentials row, the order release creates take them): no deploy or new highest release
+    can slip in between the check and the delete. The row lock orders this delete with the
+    release creates that name the credentials (they hold a shared lock on it): a create that
+    came first is seen as a reference, one that comes after finds the credentials gone (404).
+    Without it, the foreign key's ON DELETE SET NULL would silently strip a concurrent
+    release's containers of their credentials, and a second concurrent delete would answer 204.
     """
+    await release_use.lock_applications(
+        session,
+        application_ids=await release_use.applications_using(
+            session, tenant_id=actor.tenant_id, credential_id=credential_id
+        ),
+    )
     credential = await lock_owned(
         session, ImageCredential, tenant_id=actor.tenant_id, row_id=credential_id
     )
     if credential is None:
         raise CredentialNotFound(f"image credentials {credential_id} do not exist")
     used_by = await references(session, tenant_id=actor.tenant_id, credential_id=credential_id)
-    if used_by and not force:
-        refs = [
-            CredentialReference(
-                application=u.application,
-                version=u.version,
-                container=u.container,
-                release_id=u.release_id,
-            ).model_dump(mode="json")
-            for u in used_by
-        ]
-        raise CredentialInUse(
-            f"image credentials {credential.label!r} are used by {len(used_by)} container(s) of "
-            "releases; delete with force=true to delete them anyway (later pulls that need "
-            "them will fail)",
-            details={"references": refs},
-        )
+    in_use = await release_use.current_uses(
+        session, tenant_id=actor.tenant_id, credential_id=credential_id
+    )
+    if in_use and not force:
+        _refuse_delete(credential, in_use)
     # Their devices' replicas forget what they cached about these credentials (pull_cache.py),
     # so the next pull hears 410 instead of being handed a password that was just deleted.
-    for device_id in await in_use.devices_pulling_with(session, credential_id=credential.id):
+    for device_id in await deployed_with.devices_pulling_with(session, credential_id=credential.id):
         notify.mark(session, device_id)
     await session.execute(
         update(ReleaseContainer)
@@ -389,6 +389,12 @@ async def delete(
     )
     await session.delete(credential)
     await session.flush()
+    if in_use:
+        note = f" (forced; {len(used_by)} container(s) referenced them)"
+    elif used_by:
+        note = f" ({len(used_by)} container(s) of older releases referenced them)"
+    else:
+        note = ""
     await audit_service.record(
         session,
         actor=actor,
@@ -396,9 +402,33 @@ async def delete(
         resource_type="image_credentials",
         resource_id=credential.id,
         credentials_id=credential.id,
-        summary=f"deleted image credentials {credential.label!r}"
-        + (f" (forced; {len(used_by)} container(s) referenced them)" if used_by else ""),
-        details={"label": credential.label, "forced": bool(used_by), "references": len(used_by)},
+        summary=f"deleted image credentials {credential.label!r}{note}",
+        details={
+            "label": credential.label,
+            "forced": bool(in_use),
+            "references": len(used_by),
+        },
+    )
+
+
+def _refuse_delete(credential: ImageCredential, in_use: list[release_use.ReleaseUse]) -> None:
+    refs = [
+        CredentialReference(
+            application=u.application,
+            version=u.version,
+            container=container,
+            release_id=u.release_id,
+        ).model_dump(mode="json")
+        for u in in_use
+        for container in u.containers
+    ]
+    raise CredentialInUse(
+        f"image credentials {credential.label!r} are used by {len(refs)} container(s) of "
+        "releases that are deployed or their application's highest version; replace them "
+        f"with new credentials first (POST /api/v1/image-credentials/{credential.id}/replace), "
+        "or delete "
+        "with force=true to delete them anyway (later pulls that need them will fail)",
+        details={"references": refs},
     )
 
 
