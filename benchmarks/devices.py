@@ -20,6 +20,7 @@ import multiprocessing
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -171,6 +172,15 @@ class _Fleet:
                 if kind == "ping":
                     status, _, _ = await self.request("GET", device, "/device/v1/ping")
                     ok = status == 204
+                elif kind == "status":
+                    status, _, _ = await self.request(
+                        "POST",
+                        device,
+                        "/device/v1/status",
+                        data=_failed_pull_report(self.auth_bodies[device.id]),
+                        headers={"Content-Type": "application/json"},
+                    )
+                    ok = status == 204
                 else:
                     body = self.auth_bodies[device.id]
                     status, _, _ = await self.request(
@@ -186,6 +196,25 @@ class _Fleet:
         started = time.monotonic()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         return {"done": done, "errors": errors, "elapsed": time.monotonic() - started}
+
+
+def _failed_pull_report(auth_body: bytes) -> bytes:
+    """A status report as an agent in a retry storm sends it: the same refused pull again."""
+    target = json.loads(auth_body)
+    refused = "unauthorized: authentication required"
+    ids = {"deployment_id": target["deployment_id"], "container_id": target["container_id"]}
+    report = {
+        "containers": [{**ids, "status": "error", "message": refused}],
+        "events": [
+            {
+                **ids,
+                "kind": "pull_failed",
+                "message": refused,
+                "at": datetime.now(UTC).isoformat(),
+            }
+        ],
+    }
+    return json.dumps(report).encode()
 
 
 async def _serve(conn: Connection, devices: Sequence[Device], planted: str) -> None:

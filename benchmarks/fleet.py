@@ -143,9 +143,15 @@ def _throughputs(
     pool.call("auth_bodies", per_process=shares)
     result.ping, ping_errors = _throughput(pool, "ping", args)
     result.registry_auth, auth_errors = _throughput(pool, "registry-auth", args)
-    if ping_errors or auth_errors:
-        result.notes.append(f"failed requests: {ping_errors} ping, {auth_errors} auth")
-    say(f"{result.name}: ping {result.ping:.0f} req/s, registry-auth {result.registry_auth:.0f}")
+    result.status, status_errors = _throughput(pool, "status", args)
+    if ping_errors or auth_errors or status_errors:
+        result.notes.append(
+            f"failed requests: {ping_errors} ping, {auth_errors} auth, {status_errors} status"
+        )
+    say(
+        f"{result.name}: ping {result.ping:.0f} req/s, registry-auth {result.registry_auth:.0f}, "
+        f"status {result.status:.0f}"
+    )
 
 
 def measure(

@@ -7,7 +7,8 @@ device compared with `If-None-Match`, an `asyncio.Event` per waiting poll, and a
 precomputed when the state changed. No FastAPI, no validation, no database.
 
 Device endpoints mirror edgedock's: `GET /device/v1/ping` (204), `GET /device/v1/desired-state`
-(`?wait=`, `If-None-Match`/`ETag`, 304), `POST /device/v1/registry-auth` (a precomputed body).
+(`?wait=`, `If-None-Match`/`ETag`, 304), `POST /device/v1/registry-auth` (a precomputed body),
+`POST /device/v1/status` (204, the body read and dropped).
 Control endpoints stand in for the operator's API: `POST /floor/v1/devices` (`{"count": n}`,
 registers n devices and returns their ids and tokens) and `POST /floor/v1/deploy` (bumps every
 device's version, wakes its waiting polls, and returns one deployment id per device).
@@ -84,6 +85,9 @@ class FloorApp:
         elif path == "/device/v1/desired-state" and method == "GET":
             await self.desired_state(scope, send, device)
         elif path == "/device/v1/ping" and method == "GET":
+            await _plain(send, 204)
+        elif path == "/device/v1/status" and method == "POST":
+            await _read_body(receive)
             await _plain(send, 204)
         elif path == "/device/v1/registry-auth" and method == "POST":
             await _read_body(receive)

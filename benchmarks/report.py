@@ -25,6 +25,7 @@ class Result:
     idle_polls: int = 0  # 304s answered in that window
     ping: float = 0.0  # requests per second
     registry_auth: float = 0.0
+    status: float = 0.0  # status reports (a retry storm's refused pull) per second
     commit_seconds: float = 0.0
     last_seen: float = 0.0  # first deploy request sent -> last device seen it, seconds
     commit_requests: int = 0
@@ -60,6 +61,7 @@ FIGURES = [
     Figure("server CPU per idle poll (304 re-arm)", lambda r: r.cpu_per_idle_poll, "ms", 1000),
     Figure("`ping` throughput", lambda r: r.ping, "req/s"),
     Figure("`registry-auth` throughput", lambda r: r.registry_auth, "req/s"),
+    Figure("`status` throughput (a refused pull reported)", lambda r: r.status, "req/s"),
     Figure("commit one release to every device", lambda r: r.commit_seconds, "s"),
     Figure("deploy begun → last device has it", lambda r: r.last_seen, "s"),
     Figure("server memory per parked device", lambda r: r.memory_per_device, "KiB", 1 / 1024),

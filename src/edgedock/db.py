@@ -193,6 +193,24 @@ async def lock_shared(
     return set((await session.scalars(stmt)).all())
 
 
+async def lock_for_update(
+    session: AsyncSession, model: type[Base], ids: Collection[uuid.UUID]
+) -> set[uuid.UUID]:
+    """`lock_shared`, but writers of the same rows wait for each other: FOR NO KEY UPDATE.
+
+    For writes that read the rows' children and then change them (folding a repeated event
+    into the newest one): two transactions must not both read the same newest row. A foreign
+    key's own KEY SHARE lock still passes, so inserts of children do not wait.
+    """
+    if not ids:
+        return set()
+    column = model.__table__.c.id
+    stmt = (
+        select(column).where(column.in_(list(ids))).order_by(column).with_for_update(key_share=True)
+    )
+    return set((await session.scalars(stmt)).all())
+
+
 async def insert_unique(session: AsyncSession, row: Base, *, duplicate: Exception) -> None:
     """Insert `row`, raising `duplicate` when a unique constraint refuses it.
 

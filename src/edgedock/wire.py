@@ -27,6 +27,11 @@ LABEL_SPEC_HASH = "io.edgedock.spec-hash"
 # The device whose agent made the container, so that agents of several devices can share one
 # engine. Containers made before this label existed have none; their agent adopts them.
 LABEL_DEVICE = "io.edgedock.device"
+# The release a container was made for, so that the agent can say what runs (an upgrade whose
+# pull fails leaves the old release's container running). Older containers have none; the
+# server then knows the release from the container id.
+LABEL_RELEASE = "io.edgedock.release"
+LABEL_VERSION = "io.edgedock.version"
 
 
 class _Wire(BaseModel):
@@ -69,6 +74,10 @@ MAX_ENGINE_TEXT = 100
 MAX_KIND = 40
 MAX_MESSAGE = 4000
 MAX_REPORT_ITEMS = 1000
+MAX_CONTAINER_NAME = 255
+MAX_IMAGE = 1000
+MAX_VERSION = 100
+MAX_STATE = 20
 
 Id = Annotated[FreeText, Field(max_length=MAX_ID)]
 EngineText = Annotated[FreeText, Field(max_length=MAX_ENGINE_TEXT)]
@@ -110,7 +119,26 @@ class StatusEvent(_Wire):
     at: datetime | None = None
 
 
+class RunningContainer(_Wire):
+    """One container the engine holds for a deployment of this device, whatever its release.
+
+    ``container_id`` is the release container it was made for (during an upgrade, the old
+    release's); ``release_id`` and ``version`` come from its labels when it has them.
+    """
+
+    deployment_id: Id
+    container_id: Id
+    name: Annotated[FreeText, Field(max_length=MAX_CONTAINER_NAME)]
+    image: Annotated[FreeText, Field(max_length=MAX_IMAGE)]
+    state: Annotated[FreeText, Field(max_length=MAX_STATE)]
+    release_id: Id | None = None
+    version: Annotated[FreeText, Field(max_length=MAX_VERSION)] | None = None
+
+
 class StatusReport(_Wire):
     engine: EngineInfo | None = None
     containers: list[ContainerReport] = Field(default_factory=list, max_length=MAX_REPORT_ITEMS)
     events: list[StatusEvent] = Field(default_factory=list, max_length=MAX_REPORT_ITEMS)
+    # Everything the engine holds for this device's deployments, sent when it changed; None
+    # (an older agent, or nothing changed) leaves what the server knows as it is.
+    running: list[RunningContainer] | None = Field(default=None, max_length=MAX_REPORT_ITEMS)

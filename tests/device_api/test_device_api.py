@@ -81,6 +81,17 @@ async def test_registry_auth_is_audited_without_secret(api, app):
     assert issued[0]["details"]["image"] == "localhost:5055/team/app:1.0"
     assert password not in json.dumps(events)
     detail = (await api.get(f"/api/v1/image-credentials/{creds['id']}")).json()
+    assert detail["pulled_by"] == [], "an auth issued is not a pull done"
+    pulled = {
+        "deployment_id": deployment["id"],
+        "container_id": container["id"],
+        "kind": "pulled",
+        "message": "pulled localhost:5055/team/app:1.0",
+    }
+    async with fleet.device_client(app, device["token"]) as agent:
+        answer = await agent.post("/device/v1/status", json={"events": [pulled]})
+        assert answer.status_code == 204, answer.text
+    detail = (await api.get(f"/api/v1/image-credentials/{creds['id']}")).json()
     assert [p["device"] for p in detail["pulled_by"]] == ["gw-1"]
 
 

@@ -39,6 +39,7 @@ ACTIONS = (
     "deployments.deleted",
     "registry_auth.issued",
     "pull.failed",
+    "pull.succeeded",
 )
 
 

@@ -23,6 +23,8 @@ class AuditEventRead(BaseModel):
     device_id: uuid.UUID | None
     summary: str
     details: dict[str, Any]
+    count: int = 1  # repeats of one failure, recorded once (audit/service.py)
+    last_at: datetime | None = None
 
 
 class AuditFilter(BaseModel):

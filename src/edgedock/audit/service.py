@@ -1,11 +1,18 @@
-"""Writing and searching the audit trail. Append only: there is no update or delete here."""
+"""Writing and searching the audit trail. Append only, with one exception: repeats.
+
+A device retrying a refused pull reports the same failure every few seconds; it is recorded
+once, and each repeat adds to that record's `count` and `last_at` (`record_repeated`), until
+the failure is over (`end_repeats`). Nothing is ever deleted, and registry auths, the
+password's only way out, are always recorded one by one.
+"""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edgedock.actors import Actor
@@ -75,6 +82,38 @@ async def record_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None
         await connection.execute(insert(cast(Table, AuditEvent.__table__)), rows)
 
 
+async def record_repeated(session: AsyncSession, row: dict[str, Any], *, key: str) -> None:
+    """Append `row` (built by `values`), or count it on the open record with the same `key`.
+
+    One upsert on the (tenant, collapse key) constraint: concurrent repeats on PostgreSQL each
+    add one to the count, and never make a second record.
+    """
+    dialect = session.get_bind().dialect.name
+    build = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = cast(Table, AuditEvent.__table__)
+    stmt = build(table).values(**row, collapse_key=key, count=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.tenant_id, table.c.collapse_key],
+        set_={"count": table.c.count + 1, "last_at": stmt.excluded.at},
+    )
+    await session.execute(stmt)
+
+
+async def end_repeats(
+    session: AsyncSession, *, tenant_id: uuid.UUID, resource_id: str, key_prefix: str
+) -> None:
+    """Close the open records of `resource_id` whose key starts so: the next repeat is new."""
+    await session.execute(
+        update(AuditEvent)
+        .where(
+            AuditEvent.tenant_id == tenant_id,
+            AuditEvent.resource_id == resource_id,
+            AuditEvent.collapse_key.startswith(key_prefix, autoescape=True),
+        )
+        .values(collapse_key=None)
+    )
+
+
 def values(
     *,
     actor: Actor,
@@ -131,6 +170,8 @@ def to_read(event: AuditEvent) -> AuditEventRead:
         device_id=event.device_id,
         summary=event.summary,
         details=event.details,
+        count=event.count,
+        last_at=event.last_at,
     )
 
 

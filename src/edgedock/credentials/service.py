@@ -295,13 +295,17 @@ async def references(
 async def pulled_by(
     session: AsyncSession, *, tenant_id: uuid.UUID, credential_id: uuid.UUID
 ) -> list[PulledBy]:
-    """Which devices last pulled with these credentials, from the audit trail."""
+    """Which devices last pulled with these credentials, from the audit trail.
+
+    Pulls the devices reported as done (`pull.succeeded`), not the registry auths issued: a
+    device whose every pull is refused has not pulled with them.
+    """
     latest = (
         select(AuditEvent.device_id, func.max(AuditEvent.seq).label("seq"))
         .where(
             AuditEvent.tenant_id == tenant_id,
             AuditEvent.credentials_id == credential_id,
-            AuditEvent.action == "registry_auth.issued",
+            AuditEvent.action == "pull.succeeded",
         )
         .group_by(AuditEvent.device_id)
         .subquery()

@@ -62,3 +62,30 @@ class DeploymentEvent(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
     kind: Mapped[str] = mapped_column(String(40))
     message: Mapped[str] = mapped_column(Text)
+    # A device retrying a failed pull reports the same event again and again: repeats of the
+    # newest event of a container are counted here (`at` stays the first time) instead of
+    # growing the timeline by one row per retry (deployments/reports.py).
+    count: Mapped[int] = mapped_column(default=1, server_default="1")
+    last_at: Mapped[datetime | None]
+
+
+class RunningContainer(Base):
+    """What the engine of a deployment's device actually runs, as its agent last reported it.
+
+    Replaced wholesale by each report that carries the list. Not keyed by release container:
+    during an upgrade the old release's container keeps running under the old container id, and
+    that is exactly what the page must show. No foreign key to the release, which may be gone.
+    """
+
+    __tablename__ = "running_container"
+
+    deployment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("deployment.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    container_id: Mapped[uuid.UUID | None]
+    image: Mapped[str] = mapped_column(String(1000))
+    release_id: Mapped[uuid.UUID | None]
+    version: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(20))
+    reported_at: Mapped[datetime] = mapped_column(default=utcnow)

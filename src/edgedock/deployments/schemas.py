@@ -72,8 +72,10 @@ class DeploymentBatch(BaseModel):
 
 class DeploymentEventRead(BaseModel):
     id: int
-    at: datetime
+    at: datetime = Field(description="When it (first) happened.")
     kind: str
     container_id: uuid.UUID | None
     container: str | None
     message: str
+    count: int = Field(1, description="How many times it happened in a row (a retried pull).")
+    last_at: datetime | None = Field(None, description="When it last happened, if more than once.")

@@ -44,17 +44,18 @@ async def add_event(
     message: str,
     container_id: uuid.UUID | None = None,
     at: datetime | None = None,
-) -> None:
+) -> DeploymentEvent:
     """``at`` defaults to now; device reports pass the device's own (bounded) event time."""
-    session.add(
-        DeploymentEvent(
-            deployment_id=deployment_id,
-            kind=kind,
-            message=message,
-            container_id=container_id,
-            at=at or utcnow(),
-        )
+    event = DeploymentEvent(
+        deployment_id=deployment_id,
+        kind=kind,
+        message=message,
+        container_id=container_id,
+        at=at or utcnow(),
+        count=1,
     )
+    session.add(event)
+    return event
 
 
 async def _reset_states(session: AsyncSession, *, deployment: Deployment) -> None:

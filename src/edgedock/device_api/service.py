@@ -6,6 +6,7 @@ into the X-Registry-Auth value, audited (without the secret), and handed to the 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 
@@ -190,21 +191,71 @@ async def _issue(
 async def apply_status(
     session: AsyncSession, *, device: DeviceIdentity, report: wire.StatusReport
 ) -> None:
-    failures = await reports.apply(session, device_id=device.id, report=report)
-    for event, container in failures:
+    """Record the report, and audit its pulls: one `pull.failed` record per distinct failure
+    (its repeats counted on it), one `pull.succeeded` per pull done with credentials."""
+    applied = await reports.apply(session, device_id=device.id, report=report)
+    actor = device_actor(device)
+    for failure in applied.failures:
+        container = failure.container
+        await audit_service.record_repeated(
+            session,
+            audit_service.values(
+                actor=actor,
+                action="pull.failed",
+                resource_type="deployment",
+                resource_id=failure.deployment_id,
+                credentials_id=container.image_credentials_id if container else None,
+                device_id=device.id,
+                summary=f"device {device.name!r} failed to pull"
+                + (f" {container.image}" if container else "")
+                + f": {failure.message}",
+                details={
+                    "image": container.image_canonical if container else None,
+                    "message": failure.message,
+                },
+            ),
+            key=_failure_key(failure),
+        )
+    for pull in applied.pulls:
+        container = pull.container
+        if container is None:
+            continue
+        await audit_service.end_repeats(
+            session,
+            tenant_id=device.tenant_id,
+            resource_id=str(pull.deployment_id),
+            key_prefix=f"{container.id}:",
+        )
+        if container.image_credentials_id is None:
+            continue
         await audit_service.record(
             session,
-            actor=device_actor(device),
-            action="pull.failed",
+            actor=actor,
+            action="pull.succeeded",
             resource_type="deployment",
-            resource_id=event.deployment_id,
-            credentials_id=container.image_credentials_id if container else None,
+            resource_id=pull.deployment_id,
+            credentials_id=container.image_credentials_id,
             device_id=device.id,
-            summary=f"device {device.name!r} failed to pull"
-            + (f" {container.image}" if container else "")
-            + f": {event.message}",
-            details={
-                "image": container.image_canonical if container else None,
-                "message": event.message,
-            },
+            summary=f"device {device.name!r} pulled {container.image}",
+            details={"image": container.image_canonical, "container": container.name},
+            flush=False,
         )
+
+
+def _failure_key(failure: reports.ReportedPull) -> str:
+    """What makes two failures the same one: deployment, container, image, message.
+
+    Prefixed by the container id so that a pull that works again ends them (`end_repeats`);
+    at most 64 characters, the column's size.
+    """
+    container = failure.container
+    digest = hashlib.sha256(
+        "\n".join(
+            [
+                str(failure.deployment_id),
+                container.image_canonical if container else "",
+                failure.message,
+            ]
+        ).encode()
+    ).hexdigest()
+    return f"{container.id if container else 'deployment'}:{digest[:27]}"

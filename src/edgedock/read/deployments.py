@@ -191,6 +191,8 @@ async def events(
             container_id=e.container_id,
             container=names.get(e.container_id) if e.container_id else None,
             message=e.message,
+            count=e.count,
+            last_at=e.last_at,
         )
         for e in rows
     ]
