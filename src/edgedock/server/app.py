@@ -28,6 +28,7 @@ from edgedock.device_api.pull_cache import PullTargetCache, PullTargetReader
 from edgedock.device_api.seen import SeenWriter
 from edgedock.devices import api as devices_api
 from edgedock.releases import api as releases_api
+from edgedock.rotation import api as rotation_api
 from edgedock.server import docs, handlers, ui
 from edgedock.server.access_log import AccessLogMiddleware
 from edgedock.server.body_limit import BodyLimitMiddleware
@@ -125,6 +126,7 @@ def create_app(
     # The device API first: a fleet hits it all the time, and routes are matched in order.
     app.include_router(device_api_router.router)
     app.include_router(credentials_api.router, prefix="/api/v1")
+    app.include_router(rotation_api.router, prefix="/api/v1")
     app.include_router(applications_api.router, prefix="/api/v1")
     app.include_router(releases_api.application_releases, prefix="/api/v1")
     app.include_router(releases_api.router, prefix="/api/v1")
