@@ -92,9 +92,7 @@ def run_docker(
     return done.stdout.decode()
 
 
-def docker_login(
-    env: Mapping[str, str], registry: str, username: str, password: str
-) -> None:
+def docker_login(env: Mapping[str, str], registry: str, username: str, password: str) -> None:
     """``docker login`` as a person does it: writes ``$DOCKER_CONFIG/config.json``."""
     run_docker(
         env,
