@@ -79,3 +79,41 @@ def test_deploy_create_to_several_devices_at_once(live_server):
     assert len(out.split()) == 3
     again = live_server.cli("deploy", "create", "--release", v1["id"], *args)
     assert again.returncode == 1 and "already deployed" in again.stderr
+
+
+def test_devices_reissue_token_prints_the_new_one_and_the_old_one_stops(live_server, tmp_path):
+    device = json.loads(
+        live_server.cli(
+            "devices", "create", "--name", "cli-gw-reissue", "--json", check=True
+        ).stdout
+    )
+    with live_server.api(device["token"]) as old:
+        assert old.get("/device/v1/ping").status_code == 204
+        result = live_server.cli("devices", "reissue-token", device["id"], check=True)
+        token = result.stdout.strip()
+        assert token.startswith("edd_") and token != device["token"]
+        assert "only once" in result.stderr and token not in result.stderr
+        assert old.get("/device/v1/ping").status_code == 401
+    token_file = tmp_path / "new.token"
+    written = live_server.cli(
+        "devices", "reissue-token", device["id"], "--token-file", str(token_file), check=True
+    )
+    assert written.stdout == "" and str(token_file) in written.stderr
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    with live_server.api(token) as previous, live_server.api(token_file.read_text().strip()) as new:
+        assert previous.get("/device/v1/ping").status_code == 401
+        assert new.get("/device/v1/ping").status_code == 204
+    # An existing file is refused before the server is asked: the current token stays valid.
+    again = live_server.cli(
+        "devices", "reissue-token", device["id"], "--token-file", str(token_file)
+    )
+    assert again.returncode == 1 and "already exists" in again.stderr
+    with live_server.api(token_file.read_text().strip()) as new:
+        assert new.get("/device/v1/ping").status_code == 204
+    unknown = "00000000-0000-4000-8000-000000000000"
+    missing_file = tmp_path / "missing.token"
+    missing = live_server.cli(
+        "devices", "reissue-token", unknown, "--token-file", str(missing_file)
+    )
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
+    assert not missing_file.exists(), "a refused re-issue leaves no empty token file behind"

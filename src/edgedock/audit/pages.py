@@ -32,6 +32,7 @@ ACTIONS = (
     "releases.deleted",
     "devices.created",
     "devices.deleted",
+    "devices.token_reissued",
     "deployments.created",
     "deployments.start",
     "deployments.stop",

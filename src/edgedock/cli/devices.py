@@ -16,15 +16,24 @@ app = typer.Typer(
 )
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+TokenFileOption = Annotated[
+    Path | None,
+    typer.Option(help="Write the device token to this file (mode 0600) instead of stdout."),
+]
+
+
+def _claim(path: Path) -> int:
+    """A new file, owner-only from its first byte; an existing one is never overwritten."""
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        fail(f"{path} already exists")
 
 
 @app.command("create")
 def create_device(
     name: Annotated[str, typer.Option(help="Unique within the tenant.")],
-    token_file: Annotated[
-        Path | None,
-        typer.Option(help="Write the device token to this file (mode 0600) instead of stdout."),
-    ] = None,
+    token_file: TokenFileOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Register a device. Its token is shown once: give it to the device's agent."""
@@ -43,6 +52,39 @@ def create_device(
     else:
         typer.echo(created["token"])
         typer.echo(f"device {created['id']} created; the token above is shown only once", err=True)
+
+
+@app.command("reissue-token")
+def reissue_token(
+    device_id: Annotated[str, typer.Argument(help="The device id.")],
+    token_file: TokenFileOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Give a device a new token (shown once); its old token stops working at once."""
+    api = client.from_environment()
+    if token_file is not None:
+        # Claimed before the request: a file that cannot be written must not cost the old token.
+        fd = _claim(token_file)
+        try:
+            issued = api.post(f"/devices/{device_id}/token")
+        except BaseException:
+            os.close(fd)
+            token_file.unlink()
+            raise
+        with os.fdopen(fd, "w") as f:
+            f.write(issued["token"] + "\n")
+        typer.echo(f"new token of device {issued['name']} written to {token_file}", err=True)
+        return
+    issued = api.post(f"/devices/{device_id}/token")
+    if as_json:
+        print_json(issued)
+    else:
+        typer.echo(issued["token"])
+        typer.echo(
+            f"new token of device {issued['name']} shown above, only once; the old token no "
+            "longer works: give this one to its agent and restart it",
+            err=True,
+        )
 
 
 @app.command("list")

@@ -33,7 +33,15 @@ class DeploymentNotFound(NotFound):
 
 
 class AlreadyDeployed(Conflict):
+    """`existing` holds the deployments in the way, so a page can offer to upgrade them."""
+
     code = "already_deployed"
+
+    def __init__(
+        self, message: str, *, field: str | None = None, existing: list[uuid.UUID] | None = None
+    ) -> None:
+        super().__init__(message, field=field)
+        self.existing = existing or []
 
 
 async def add_event(
@@ -242,6 +250,7 @@ async def _check_not_deployed(
             + (f" and {len(existing) - 1} other device(s)" if len(existing) > 1 else "")
             + "; upgrade those deployments instead",
             field=field,
+            existing=[d for _, d in existing],
         )
 
 

@@ -1,4 +1,4 @@
-"""REST endpoints for devices. The device token is returned once, by POST."""
+"""REST endpoints for devices. A device token is returned once, by the POST that makes it."""
 
 from __future__ import annotations
 
@@ -48,6 +48,19 @@ async def get_device(device_id: str, session: Session, actor: CurrentActor) -> D
     )
     counts = await device_service.deployment_counts(session, device_ids=[device.id])
     return device_service.to_read(device, deployment_count=counts.get(device.id, 0))
+
+
+@router.post("/{device_id}/token")
+async def reissue_device_token(
+    device_id: str, session: Session, actor: CurrentActor
+) -> DeviceCreated:
+    """A new device token, shown once; the old token is refused from the moment this answers."""
+    device, token = await device_service.reissue_token(
+        session, actor=actor, device_id=parse_id(device_id)
+    )
+    counts = await device_service.deployment_counts(session, device_ids=[device.id])
+    read = device_service.to_read(device, deployment_count=counts.get(device.id, 0))
+    return DeviceCreated(**read.model_dump(), token=token)
 
 
 @router.delete("/{device_id}", status_code=status.HTTP_204_NO_CONTENT)

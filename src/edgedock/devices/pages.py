@@ -1,4 +1,4 @@
-"""Web pages for devices: list, register (the token is shown once), detail, delete."""
+"""Web pages for devices: list, register and re-issue tokens (each shown once), deploy, delete."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from edgedock.audit import service as audit_service
 from edgedock.audit.schemas import AuditFilter
+from edgedock.deployments import service as deployment_service
 from edgedock.devices import api as devices_api
 from edgedock.devices import service as device_service
 from edgedock.devices.schemas import DeviceCreate, DeviceRead
-from edgedock.errors import EdgedockError
+from edgedock.errors import EdgedockError, Invalid
 from edgedock.pagination import MAX_CURSOR_LENGTH
 from edgedock.read import deployments as deployment_reading
+from edgedock.read import fleet_actions
 from edgedock.server import forms, web
 from edgedock.server.deps import Session
 from edgedock.server.web_auth import CheckedForm, SignedIn, WebUser, text
@@ -113,7 +115,15 @@ async def create_device(
 
 
 async def _detail(
-    request: Request, session: AsyncSession, user: WebUser, device_id: str, error: str | None
+    request: Request,
+    session: AsyncSession,
+    user: WebUser,
+    device_id: str,
+    *,
+    errors: forms.FieldErrors | None = None,
+    status: int = 200,
+    release_id: str = "",
+    upgrade: str | None = None,
 ) -> Response:
     tenant_id = user.actor.tenant_id
     device = await device_service.get(
@@ -129,9 +139,13 @@ async def _detail(
         "d": _view(device_service.to_read(device, deployment_count=len(deployments.items))),
         "deployments": deployments,
         "events": events,
-        "errors": {"confirm_name": error} if error else {},
+        "errors": errors or {},
+        "release_groups": await fleet_actions.release_groups(
+            session, tenant_id=tenant_id, device_id=device.id
+        ),
+        "release_id": release_id,
+        "upgrade_url": upgrade,
     }
-    status = 422 if error else 200
     return web.render(
         request, "devices/detail.html", context, user=user, status=status, section=SECTION
     )
@@ -141,7 +155,7 @@ async def _detail(
 async def show_device(
     request: Request, device_id: str, session: Session, user: SignedIn
 ) -> Response:
-    return await _detail(request, session, user, device_id, error=None)
+    return await _detail(request, session, user, device_id)
 
 
 @router.post("/{device_id}/delete")
@@ -153,6 +167,71 @@ async def delete_device(
     )
     if text(form, "confirm_name").strip() != device.name:
         error = f"Type the name “{device.name}” exactly to delete this device."
-        return await _detail(request, session, user, device_id, error=error)
+        return await _detail(
+            request, session, user, device_id, errors={"confirm_name": error}, status=422
+        )
     await device_service.delete(session, actor=user.actor, device_id=device.id)
     return web.redirect(request, "/devices", flash=f"Device “{device.name}” deleted.")
+
+
+@router.post("/{device_id}/token")
+async def reissue_token(
+    request: Request, device_id: str, session: Session, user: SignedIn, form: CheckedForm
+) -> Response:
+    """Answers with the token page itself (no redirect): the new token exists only here."""
+    device = await device_service.get(
+        session, tenant_id=user.actor.tenant_id, device_id=devices_api.parse_id(device_id)
+    )
+    if text(form, "confirm_reissue") != "yes":
+        error = "Tick the box to confirm: the agent stops working until it has the new token."
+        return await _detail(
+            request, session, user, device_id, errors={"confirm_reissue": error}, status=422
+        )
+    device, token = await device_service.reissue_token(
+        session, actor=user.actor, device_id=device.id
+    )
+    context = {
+        "device": device_service.to_read(device),
+        "token": token,
+        "token_file": TOKEN_FILE,
+    }
+    return web.render(request, "devices/token.html", context, user=user, section=SECTION)
+
+
+def _upgrade_link(exc: EdgedockError) -> str | None:
+    """Where "upgrade that deployment instead" leads: the deployment the device already has."""
+    if isinstance(exc, deployment_service.AlreadyDeployed) and exc.existing:
+        return f"/deployments/{exc.existing[0]}"
+    return None
+
+
+@router.post("/{device_id}/deploy")
+async def deploy_to_device(
+    request: Request, device_id: str, session: Session, user: SignedIn, form: CheckedForm
+) -> Response:
+    release_id = text(form, "release_id")
+    try:
+        release_uuid = forms.optional_uuid(release_id, field="release_id")
+        if release_uuid is None:
+            raise Invalid("pick the release to deploy", field="release_id")
+        async with session.begin_nested():
+            deployment = await deployment_service.create(
+                session,
+                actor=user.actor,
+                release_id=release_uuid,
+                device_id=devices_api.parse_id(device_id),
+            )
+    except EdgedockError as exc:
+        if isinstance(exc, device_service.DeviceNotFound):
+            raise  # the device itself is gone: the not-found page
+        return await _detail(
+            request,
+            session,
+            user,
+            device_id,
+            errors={"release_id": exc.message},
+            status=exc.status,
+            release_id=release_id,
+            upgrade=_upgrade_link(exc),
+        )
+    return web.redirect(request, f"/deployments/{deployment.id}", flash="Deployed.")

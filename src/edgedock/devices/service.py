@@ -159,6 +159,34 @@ async def delete(session: AsyncSession, *, actor: Actor, device_id: uuid.UUID) -
     )
 
 
+async def reissue_token(
+    session: AsyncSession, *, actor: Actor, device_id: uuid.UUID
+) -> tuple[Device, str]:
+    """Give the device a new token; the old one stops working when this commits.
+
+    Marked as removed for the device API: every replica drops the identity it cached under the
+    old token's hash (and wakes the polls parked with it, which then answer 401), so nothing
+    keeps accepting the old token from memory.
+    """
+    device = await lock_owned(session, Device, tenant_id=actor.tenant_id, row_id=device_id)
+    if device is None:
+        raise DeviceNotFound(f"device {device_id} does not exist")
+    token = new_token(DEVICE_TOKEN_PREFIX)
+    device.token_hash = token_hash(token)
+    await session.flush()
+    notify.mark_removed(session, device.id)
+    await audit_service.record(
+        session,
+        actor=actor,
+        action="devices.token_reissued",
+        resource_type="device",
+        resource_id=device.id,
+        device_id=device.id,
+        summary=f"re-issued the token of device {device.name!r}; the old token no longer works",
+    )
+    return device, token
+
+
 async def record_engine(
     session: AsyncSession, *, device_id: uuid.UUID, engine: dict[str, Any]
 ) -> None:
