@@ -23,6 +23,7 @@ FEATURES = {
     "deployments",
     "device_api",
     "devices",
+    "registries",
     "releases",
     "tenants",
     "tokens",

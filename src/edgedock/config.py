@@ -55,6 +55,17 @@ class Settings(BaseSettings):
     # it in the audit trail (once per credentials and state, whichever replica gets there first).
     credentials_expiry_sweep_interval: float = Field(default=300.0, gt=0)
 
+    # Where people and engines reach this server (brokered registries' realm URLs start here).
+    public_url: str = "http://127.0.0.1:8000"
+    # Brokered registries: how long a registry token lives, and a device's pull secret.
+    registry_token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    pull_secret_ttl_seconds: int = Field(default=180, ge=10, le=3600)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        return value.rstrip("/")
+
     @field_validator("database_url")
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:

@@ -191,6 +191,7 @@ def rotate_keys() -> None:
     from edgedock.config import load_settings
     from edgedock.credentials import service as credential_service
     from edgedock.crypto import FileKeyStore, generate_key
+    from edgedock.registries import service as registry_service
 
     settings = load_settings()
     if not settings.secret_keys:
@@ -199,11 +200,19 @@ def rotate_keys() -> None:
         _on_key_file(lambda: store.append(new_id, generate_key()))
         typer.echo(f"added key {new_id}", err=True)
 
-    async def work(session: AsyncSession, keyring: Keyring) -> tuple[int, str]:
-        return await credential_service.rotate_keys(session, keyring=keyring), keyring.current_id
+    async def work(session: AsyncSession, keyring: Keyring) -> tuple[int, int, str]:
+        moved = await credential_service.rotate_keys(session, keyring=keyring)
+        signing = await registry_service.rotate_keys(session, keyring=keyring)
+        return moved, signing, keyring.current_id
 
-    moved, current = run_in_transaction(work)
+    moved, signing, current = run_in_transaction(work)
     typer.echo(f"re-encrypted {moved} secret(s) with key {current}", err=True)
+    if signing:
+        typer.echo(
+            f"rotated the brokered registries' signing keys ({signing} key(s) sealed); "
+            "publish each registry's new bundle before the next rotation",
+            err=True,
+        )
 
 
 @keys.command("retire")
@@ -212,13 +221,16 @@ def retire_key(key_id: str) -> None:
     from edgedock.config import load_settings
     from edgedock.credentials import service as credential_service
     from edgedock.crypto import FileKeyStore
+    from edgedock.registries import service as registry_service
 
     settings = load_settings()
     if settings.secret_keys:
         fail("EDGEDOCK_SECRET_KEYS is set: remove the key from the variable instead")
 
     async def work(session: AsyncSession, _keyring: Keyring) -> set[str]:
-        return await credential_service.key_ids_in_use(session)
+        return await credential_service.key_ids_in_use(
+            session
+        ) | await registry_service.key_ids_in_use(session)
 
     store = FileKeyStore(settings.key_file)
     existing = _on_key_file(store.load)

@@ -78,6 +78,8 @@ async def post_registry_auth(
         device=device,
         request=data,
         keyring=state.keyring,
+        secrets=state.pull_secrets,
+        pull_secret_ttl=state.settings.pull_secret_ttl_seconds,
     )
 
 

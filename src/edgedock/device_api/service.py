@@ -12,7 +12,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from edgedock import registry_auth, wire
+from edgedock import references, registry_auth, wire
 from edgedock.actors import Actor
 from edgedock.audit import service as audit_service
 from edgedock.audit.writer import AuditWriter
@@ -25,6 +25,7 @@ from edgedock.device_api.fleet import DeviceIdentity
 from edgedock.device_api.pull_cache import PullTargetCache
 from edgedock.errors import Gone, NotFound
 from edgedock.read import pull_targets
+from edgedock.registries import pull_secrets
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,12 @@ async def issue_registry_auth(
     device: DeviceIdentity,
     request: wire.RegistryAuthRequest,
     keyring: Keyring,
+    secrets: pull_secrets.PullSecretWriter,
+    pull_secret_ttl: int,
 ) -> wire.RegistryAuthResponse:
     """Takes the database, not a request's session: the pull target comes from this replica's
     cache or one snapshot, and the audit event joins a group commit (audit/writer.py) instead
-    of a transaction of its own.
+    of a transaction of its own. A brokered image gets a pull secret, written the same way.
     """
     deployment_id, container_id = _uuid(request.deployment_id), _uuid(request.container_id)
     if deployment_id is None or container_id is None:
@@ -88,6 +91,15 @@ async def issue_registry_auth(
             raise ContainerNotDeployed(
                 f"container {request.container_id} is not part of deployment "
                 f"{request.deployment_id} of this device"
+            )
+        if target.brokered_registry_id is not None:
+            return await _issue_brokered(
+                audit,
+                secrets,
+                device=device,
+                request=request,
+                target=target,
+                ttl=pull_secret_ttl,
             )
         try:
             return await _issue(
@@ -185,6 +197,58 @@ async def _issue(
     )
     return wire.RegistryAuthResponse(
         x_registry_auth=value, serveraddress=serveraddress, expires_at=credential.expires_at
+    )
+
+
+async def _issue_brokered(
+    audit: AuditWriter,
+    secrets: pull_secrets.PullSecretWriter,
+    *,
+    device: DeviceIdentity,
+    request: wire.RegistryAuthRequest,
+    target: pull_targets.PullTarget,
+    ttl: int,
+) -> wire.RegistryAuthResponse:
+    """A fresh pull secret for a brokered image: the device never sees a registry password."""
+    assert target.brokered_registry_id is not None and target.tenant_id is not None
+    parsed = references.parse(target.image_canonical)
+    deployment_id = uuid.UUID(request.deployment_id)
+    secret, row = pull_secrets.new_row(
+        tenant_id=target.tenant_id,
+        registry_id=target.brokered_registry_id,
+        device_id=device.id,
+        deployment_id=deployment_id,
+        repository=parsed.path,
+        ttl=ttl,
+    )
+    serveraddress = registry_auth.server_address(parsed.domain)
+    value = registry_auth.encode(
+        username=pull_secrets.device_username(device.name),
+        password=secret,
+        serveraddress=serveraddress,
+    )
+    await secrets.store(row)
+    await audit.record(
+        audit_service.values(
+            actor=device_actor(device),
+            action="registry_auth.issued",
+            resource_type="deployment",
+            resource_id=request.deployment_id,
+            device_id=device.id,
+            summary=f"issued a pull secret for {target.image} (brokered registry "
+            f"{parsed.domain}) to device {device.name!r}",
+            details={
+                "image": target.image_canonical,
+                "serveraddress": serveraddress,
+                "container": target.name,
+                "brokered_registry_id": str(target.brokered_registry_id),
+                "pull_secret_id": str(row["id"]),
+                "expires_at": row["expires_at"].isoformat(),
+            },
+        )
+    )
+    return wire.RegistryAuthResponse(
+        x_registry_auth=value, serveraddress=serveraddress, expires_at=row["expires_at"]
     )
 
 

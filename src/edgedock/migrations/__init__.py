@@ -17,6 +17,7 @@ def load_models() -> None:
     from edgedock.deployments import models as _deployments  # noqa: F401
     from edgedock.device_api import models as _device_api  # noqa: F401
     from edgedock.devices import models as _devices  # noqa: F401
+    from edgedock.registries import models as _registries  # noqa: F401
     from edgedock.releases import models as _releases  # noqa: F401
     from edgedock.tenants import models as _tenants  # noqa: F401
     from edgedock.tokens import models as _tokens  # noqa: F401

@@ -18,19 +18,23 @@ from edgedock import wire
 from edgedock.applications.models import Application
 from edgedock.deployments.models import Deployment
 from edgedock.devices.models import Device
+from edgedock.read import brokered
 from edgedock.releases.models import Release, ReleaseContainer
 
 # Both backends accept well over this many bound parameters in one statement.
 _CHUNK = 5000
 
 
-def needs_credentials(container: ReleaseContainer) -> bool:
+def needs_credentials(container: ReleaseContainer, *, brokered: bool = False) -> bool:
+    """Stored credentials (or their tombstone), or a brokered registry's pull secret."""
     return (
-        container.image_credentials_id is not None or container.credentials_deleted_at is not None
+        container.image_credentials_id is not None
+        or container.credentials_deleted_at is not None
+        or brokered
     )
 
 
-def wire_container(container: ReleaseContainer) -> wire.ContainerSpec:
+def wire_container(container: ReleaseContainer, *, brokered: bool = False) -> wire.ContainerSpec:
     """A stored container as a device receives it: the stored settings, the pull reference.
 
     The one place a wire container is built from a stored one.
@@ -39,7 +43,7 @@ def wire_container(container: ReleaseContainer) -> wire.ContainerSpec:
         id=str(container.id),
         name=container.name,
         image=container.image_canonical,
-        needs_credentials=needs_credentials(container),
+        needs_credentials=needs_credentials(container, brokered=brokered),
         **container.settings,
     )
 
@@ -87,23 +91,31 @@ async def build(
             ).all()
         )
     release_ids = {row.release_id for row in rows}
-    releases = {
-        release_id: (version, application)
-        for release_id, version, application in (
-            await session.execute(
-                select(Release.id, Release.version, Application.name)
-                .join(Application, Application.id == Release.application_id)
-                .where(Release.id.in_(release_ids))
-            )
-        ).all()
-    }
+    releases: dict[uuid.UUID, tuple[str, str]] = {}
+    tenants: dict[uuid.UUID, uuid.UUID] = {}
+    for release_id, version, application, tenant_id in (
+        await session.execute(
+            select(Release.id, Release.version, Application.name, Release.tenant_id)
+            .join(Application, Application.id == Release.application_id)
+            .where(Release.id.in_(release_ids))
+        )
+    ).all():
+        releases[release_id] = (version, application)
+        tenants[release_id] = tenant_id
+    hosts = await brokered.hosts(session, set(tenants.values()))
     containers: defaultdict[uuid.UUID, list[wire.ContainerSpec]] = defaultdict(list)
     for container in await session.scalars(
         select(ReleaseContainer)
         .where(ReleaseContainer.release_id.in_(release_ids))
         .order_by(ReleaseContainer.release_id, ReleaseContainer.position)
     ):
-        containers[container.release_id].append(wire_container(container))
+        via = brokered.registry_for(
+            hosts,
+            tenant_id=tenants[container.release_id],
+            image_domain=container.image_domain,
+            image_credentials_id=container.image_credentials_id,
+        )
+        containers[container.release_id].append(wire_container(container, brokered=via is not None))
     specs: defaultdict[uuid.UUID, list[wire.DeploymentSpec]] = defaultdict(list)
     for row in rows:
         version, application = releases[row.release_id]

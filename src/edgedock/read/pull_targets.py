@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from edgedock.credentials.models import ImageCredential
 from edgedock.deployments.models import Deployment
+from edgedock.read import brokered
 from edgedock.releases.models import ReleaseContainer
 
 
@@ -27,6 +28,10 @@ class PullTarget:
     credentials: ImageCredential | None
     credentials_deleted_id: uuid.UUID | None
     credentials_deleted_at: datetime | None
+    tenant_id: uuid.UUID | None = None
+    # Set when the image is on one of the tenant's brokered registries and the container names
+    # no credentials: the device then gets a pull secret (registries/pull_secrets.py).
+    brokered_registry_id: uuid.UUID | None = None
 
 
 Key = tuple[uuid.UUID, uuid.UUID, uuid.UUID]  # device, deployment, container
@@ -40,6 +45,8 @@ _FIND_MANY = (
         ReleaseContainer.name,
         ReleaseContainer.image,
         ReleaseContainer.image_canonical,
+        ReleaseContainer.image_domain,
+        ReleaseContainer.image_credentials_id,
         ReleaseContainer.credentials_deleted_id,
         ReleaseContainer.credentials_deleted_at,
         ImageCredential,
@@ -65,10 +72,15 @@ async def find_many(session: AsyncSession, keys: list[Key]) -> dict[Key, PullTar
         "container_ids": list({k[2] for k in keys}),
     }
     found: dict[Key, PullTarget] = {}
-    for row in await session.execute(_FIND_MANY, params):
+    rows = [
+        row
+        for row in await session.execute(_FIND_MANY, params)
+        if (row.device_id, row.deployment_id, row.container_id) in wanted
+    ]
+    uncredentialed = {row.tenant_id for row in rows if row.image_credentials_id is None}
+    hosts = await brokered.hosts(session, uncredentialed)
+    for row in rows:
         key = (row.device_id, row.deployment_id, row.container_id)
-        if key not in wanted:
-            continue
         credentials = row.ImageCredential
         if credentials is not None and credentials.tenant_id != row.tenant_id:
             credentials = None  # never another tenant's, whatever a row says
@@ -79,5 +91,14 @@ async def find_many(session: AsyncSession, keys: list[Key]) -> dict[Key, PullTar
             credentials=credentials,
             credentials_deleted_id=row.credentials_deleted_id,
             credentials_deleted_at=row.credentials_deleted_at,
+            tenant_id=row.tenant_id,
+            brokered_registry_id=brokered.registry_for(
+                hosts,
+                tenant_id=row.tenant_id,
+                image_domain=row.image_domain,
+                image_credentials_id=row.image_credentials_id,
+            )
+            if row.credentials_deleted_at is None
+            else None,
         )
     return found

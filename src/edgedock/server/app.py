@@ -27,6 +27,10 @@ from edgedock.device_api.fleet import Fleet
 from edgedock.device_api.pull_cache import PullTargetCache, PullTargetReader
 from edgedock.device_api.seen import SeenWriter
 from edgedock.devices import api as devices_api
+from edgedock.registries import api as registries_api
+from edgedock.registries import service as registry_service
+from edgedock.registries.issuing import SignerCache
+from edgedock.registries.pull_secrets import PullSecretWriter
 from edgedock.releases import api as releases_api
 from edgedock.rotation import api as rotation_api
 from edgedock.server import docs, handlers, ui
@@ -47,6 +51,7 @@ async def check_startup(database: Database, keyring: Keyring) -> None:
     """Fail before serving when a key needed by stored secrets is missing or wrong."""
     async with database.transaction() as session:
         await credential_service.verify_keys(session, keyring=keyring)
+        await registry_service.verify_keys(session, keyring=keyring)
         await projection.rebuild_missing(session)
 
 
@@ -76,6 +81,8 @@ def create_app(
         audit=AuditWriter(database),
         bodies=projection.BodyReader(database),
         pull_targets=PullTargetCache(fleet, PullTargetReader(database)),
+        registry_signers=SignerCache(keyring),
+        pull_secrets=PullSecretWriter(database),
         registry_transport=registry_transport,
     )
     feed = ChangeFeed(fleet, notifier)
@@ -125,6 +132,7 @@ def create_app(
     handlers.install(app)
     # The device API first: a fleet hits it all the time, and routes are matched in order.
     app.include_router(device_api_router.router)
+    app.include_router(registries_api.realm)
     app.include_router(credentials_api.router, prefix="/api/v1")
     app.include_router(rotation_api.router, prefix="/api/v1")
     app.include_router(applications_api.router, prefix="/api/v1")
@@ -133,6 +141,7 @@ def create_app(
     app.include_router(audit_api.router, prefix="/api/v1")
     app.include_router(devices_api.router, prefix="/api/v1")
     app.include_router(deployments_api.router, prefix="/api/v1")
+    app.include_router(registries_api.router, prefix="/api/v1")
     ui.install(app)
     if settings.docs:
         docs.install(app)

@@ -39,7 +39,7 @@ _HTTP_CODES = {
 
 def _wants_json(request: Request) -> bool:
     path = request.url.path
-    if path.startswith(("/api/", "/device/")) or path == "/openapi.json":
+    if path.startswith(("/api/", "/device/", "/registry/")) or path == "/openapi.json":
         return True
     return "text/html" not in request.headers.get("accept", "")
 
@@ -110,7 +110,8 @@ def install(app: FastAPI) -> None:
         elif exc.status > 500:
             log.error("%s: %s", exc.code, exc.message)
         if exc.status == 401:
-            headers = {"WWW-Authenticate": "Bearer"}
+            # A registry's token endpoint challenges for Basic auth (registries/issuing.py).
+            headers = {"WWW-Authenticate": getattr(exc, "challenge", None) or "Bearer"}
         return _render(
             request,
             exc.status,

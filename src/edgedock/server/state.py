@@ -14,6 +14,8 @@ from edgedock.device_api.fleet import Fleet
 from edgedock.device_api.projection import BodyReader
 from edgedock.device_api.pull_cache import PullTargetCache
 from edgedock.notify import Notifier
+from edgedock.registries.issuing import SignerCache
+from edgedock.registries.pull_secrets import PullSecretWriter
 
 
 @dataclass
@@ -26,5 +28,7 @@ class ServerState:
     audit: AuditWriter
     bodies: BodyReader
     pull_targets: PullTargetCache
+    registry_signers: SignerCache
+    pull_secrets: PullSecretWriter
     # Where credentials checks send their requests; None is the network (see create_app).
     registry_transport: httpx.AsyncBaseTransport | None = None

@@ -1,0 +1,1 @@
+"""Brokered registries: edgedock as the token service of registries the operator runs."""
