@@ -1,7 +1,7 @@
 """Brokered registries: the registry, its signing keys, its accounts and devices' pull secrets.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-02 18:10:38.202468
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import edgedock.db
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
