@@ -83,6 +83,7 @@ def test_refused_token_is_said_once_and_retried_slowly_fake_server(
     server.state = desired(container_spec(agent_kit.image.image))
     token_file = tmp_path / "device.token"
     token_file.write_text("edt_revoked\n")
+    token_file.chmod(0o600)  # the agent refuses a token file others can read
     agent: Agent = agent_kit.new_agent(token_file=token_file)
     caplog.set_level(logging.INFO, logger="edgedock.agent")
 

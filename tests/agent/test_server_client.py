@@ -198,11 +198,13 @@ def test_every_server_error_is_an_agent_error() -> None:
 def test_read_token_strips_white_space(tmp_path: Path) -> None:
     path = tmp_path / "token"
     path.write_text("  edt_abc\n")
+    path.chmod(0o600)
     assert read_token(path) == "edt_abc"
 
 
 def test_read_token_refuses_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "token"
     path.write_text("\n")
+    path.chmod(0o600)
     with pytest.raises(ServerRejected, match="empty"):
         read_token(path)

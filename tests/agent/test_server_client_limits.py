@@ -160,6 +160,7 @@ def test_refused_token_names_the_token_file_fake_server(tmp_path: Path) -> None:
 def test_reload_token_uses_a_new_token_from_the_file_fake_server(tmp_path: Path) -> None:
     token_file = tmp_path / "device.token"
     token_file.write_text("edd_old\n")
+    token_file.chmod(0o600)  # the agent refuses a token file others can read
     seen: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:

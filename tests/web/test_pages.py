@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -179,7 +180,15 @@ async def test_register_device_shows_its_token_once_with_the_agent_command(web, 
     assert response.status_code == 201
     token = re.search(r'id="device-token" value="([^"]+)"', response.text).group(1)
     assert token.startswith("edd_")
-    assert "edgedock agent --server http://testserver --token-file" in response.text
+    install = html.unescape(
+        re.search(r'id="agent-install"><code>(.*?)</code>', response.text, re.S).group(1)
+    )
+    assert "pip install 'edgedock[agent] @ http://testserver/agent/edgedock-" in install
+    assert (
+        f"printf '%s\\n' {token} | sudo install -m 600 /dev/stdin /etc/edgedock/device-token"
+        in install
+    )
+    assert "edgedock agent install-service --server http://testserver" in install
     (device,) = (await api.get("/api/v1/devices")).json()["items"]
     detail = (await web.get(f"/devices/{device['id']}")).text
     listing = (await web.get("/devices")).text

@@ -117,7 +117,8 @@ class Engine:
     """
 
     def __init__(self, url: str, *, timeout: float = 30.0, pull_timeout: float = 600.0) -> None:
-        with _translated(f"connecting to the engine at {url}"):
+        self.url = url
+        with _translated(f"connecting to the engine at {url}", url):
             self._api = docker.APIClient(base_url=url, version=API_VERSION, timeout=timeout)
         self._timeout = timeout
         self._pull_timeout = pull_timeout
@@ -132,7 +133,7 @@ class Engine:
         self.close()
 
     def info(self) -> wire.EngineInfo:
-        with _translated("reading the engine version"):
+        with _translated("reading the engine version", self.url):
             version = self._api.version()
         components = version.get("Components") or [{}]
         name = str(components[0].get("Name") or "Engine")
@@ -145,7 +146,7 @@ class Engine:
         )
 
     def image_present(self, image: str) -> bool:
-        with _translated(f"inspecting image {image}"):
+        with _translated(f"inspecting image {image}", self.url):
             try:
                 self._api.inspect_image(image)
             except docker.errors.ImageNotFound:
@@ -181,13 +182,14 @@ class Engine:
             _forget_auth_header(exc)
             _close_leaked_sockets(exc)
             raise EngineUnavailable(
-                f"pulling {image}: the engine connection failed ({type(exc).__name__})"
+                f"pulling {image}: the engine connection failed "
+                f"({unreachable_cause(exc) or type(exc).__name__}) at {self.url}"
             ) from exc
         if error is not None:
             raise EnginePullFailed(redact(error, x_registry_auth), image=image)
 
     def managed_containers(self) -> list[ManagedContainer]:
-        with _translated("listing managed containers"):
+        with _translated("listing managed containers", self.url):
             rows = self._api.containers(all=True, filters={"label": wire.LABEL_MANAGED})
         return [_managed_container(row) for row in rows]
 
@@ -204,30 +206,30 @@ class Engine:
         config = container_config(
             spec, device_id=device_id, deployment_id=deployment_id, spec_hash=spec_hash
         )
-        with _translated(f"creating container {name}"):
+        with _translated(f"creating container {name}", self.url):
             created = self._api.create_container_from_config(config, name=name)
         return str(created["Id"])
 
     def start(self, engine_id: str) -> None:
-        with _translated(f"starting container {engine_id}"):
+        with _translated(f"starting container {engine_id}", self.url):
             self._api.start(engine_id)
 
     def stop(self, engine_id: str, timeout: int = 10) -> None:
         """Stop, killing after ``timeout`` seconds; stopping a stopped container is no error."""
-        with _translated(f"stopping container {engine_id}"):
+        with _translated(f"stopping container {engine_id}", self.url):
             self._api.stop(engine_id, timeout=timeout)
 
     def remove(self, engine_id: str) -> None:
         """Remove, running or not; a container that is already gone counts as removed."""
         with (
-            _translated(f"removing container {engine_id}"),
+            _translated(f"removing container {engine_id}", self.url),
             contextlib.suppress(docker.errors.NotFound),
         ):
             self._api.remove_container(engine_id, force=True)
 
     def state(self, engine_id: str) -> str | None:
         """The engine's state word (``running``, ``exited``, …), or ``None`` if there is none."""
-        with _translated(f"inspecting container {engine_id}"):
+        with _translated(f"inspecting container {engine_id}", self.url):
             try:
                 details = self._api.inspect_container(engine_id)
             except docker.errors.NotFound:
@@ -239,8 +241,34 @@ def _engine_text(value: object) -> str:
     return scrub(str(value), wire.MAX_ENGINE_TEXT)
 
 
+def unreachable_cause(exc: BaseException) -> str | None:
+    """Why a connection to the engine failed, in words: the socket is missing, refused, …
+
+    The SDK nests the OS error a few levels deep (requests' ConnectionError holding urllib3's
+    ProtocolError holding ``FileNotFoundError(2, …)``); the chain and the arguments are both
+    searched.
+    """
+    seen: set[int] = set()
+    pending: list[object] = [exc]
+    while pending:
+        item = pending.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, FileNotFoundError):
+            return "no such socket"
+        if isinstance(item, ConnectionRefusedError):
+            return "connection refused: nothing serves the socket"
+        if isinstance(item, PermissionError):
+            return "permission denied: run the agent as root or as a member of the engine's group"
+        if isinstance(item, TimeoutError):
+            return "timed out"
+        pending.extend([item.__cause__, item.__context__, *item.args])
+    return None
+
+
 @contextlib.contextmanager
-def _translated(action: str) -> Iterator[None]:
+def _translated(action: str, url: str) -> Iterator[None]:
     try:
         yield
     except docker.errors.APIError as exc:
@@ -252,7 +280,11 @@ def _translated(action: str) -> Iterator[None]:
         # IOError. Catching that spares the agent an import of requests, which is the SDK's
         # business and not on the agent's list of allowed imports.
         _close_leaked_sockets(exc)
-        raise EngineUnavailable(f"{action}: {exc}") from exc
+        cause = unreachable_cause(exc)
+        if cause is None:
+            raise EngineUnavailable(f"{action}: {exc}") from exc
+        message = f"{action}: the engine at {url} cannot be reached ({cause})"
+        raise EngineUnavailable(message) from exc
 
 
 def _pull_error(response: Any) -> str | None:

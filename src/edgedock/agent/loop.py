@@ -83,6 +83,7 @@ class Agent:
         self._server = server
         self._rejected_retry = rejected_retry
         self._rejected = False  # the server refused the token, and that was said
+        self._engine_down = False  # the engine could not be reached, and that was said
         self._engine = engine
         self._poll_wait = poll_wait
         self._server_backoff = server_backoff
@@ -140,16 +141,40 @@ class Agent:
                 if not self.reconcile(self._desired):
                     break
             self._outages = 0
+            self._engine_answers()
         except ServerRejected as exc:
             self._refused(exc)
-        except (ServerError, EngineUnavailable) as exc:
-            if isinstance(exc, EngineUnavailable):
-                self._engine_info = None  # the engine may come back as another version
+        except EngineUnavailable as exc:
+            self._engine_info = None  # the engine may come back as another version
+            self._outages += 1
+            delay = self._server_backoff.delay(self._outages, self._rand)
+            self._engine_unreachable(exc, delay)
+            self._idle(self._sleep, delay)
+        except ServerError as exc:
             self._outages += 1
             delay = self._server_backoff.delay(self._outages, self._rand)
             what = "server unavailable" if isinstance(exc, ServerUnavailable) else "failed"
             log.warning("%s: %s; retrying in %.1f s", what, exc, delay)
             self._idle(self._sleep, delay)
+
+    def _engine_unreachable(self, exc: EngineUnavailable, delay: float) -> None:
+        """Said once when the engine goes away, with the fix; its retries only at DEBUG."""
+        if self._engine_down:
+            log.debug("engine still unavailable: %s; retrying in %.1f s", exc, delay)
+            return
+        self._engine_down = True
+        log.error(
+            "%s. Is Docker or Podman running and serving its API there? --engine names the "
+            "engine's socket (Docker: unix:///var/run/docker.sock, Podman: "
+            "unix:///run/podman/podman.sock). Retrying with backoff up to %.0f s",
+            exc,
+            self._server_backoff.maximum,
+        )
+
+    def _engine_answers(self) -> None:
+        if self._engine_down:
+            self._engine_down = False
+            log.info("the engine answers again")
 
     def _refused(self, exc: ServerRejected) -> None:
         if not self._rejected:

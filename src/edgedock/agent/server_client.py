@@ -18,7 +18,10 @@ requests (method, URL, status) but never bodies or the Authorization header.
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import math
+import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +32,8 @@ import pydantic
 
 from edgedock import wire
 from edgedock.agent.errors import AgentError
+
+log = logging.getLogger("edgedock.agent")
 
 PREFIX = "/device/v1"
 # Added to the long-poll wait for the read timeout: the server answers 304 at the end of the
@@ -87,12 +92,47 @@ class DesiredStateUpdate:
     etag: str | None
 
 
+class TokenFileInsecure(AgentError):
+    """The token file can be read or written by users other than its owner: refused."""
+
+
 def read_token(path: Path) -> str:
-    """The device token in ``path``, without surrounding white space; `ServerRejected` if empty."""
+    """The device token in ``path``, without surrounding white space.
+
+    Raises `TokenFileInsecure` when group or others have any access to the file (the token is
+    the device's identity), `ServerRejected` when it is empty, `OSError` when it cannot be read.
+    """
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise TokenFileInsecure(
+            f"the token file {path} is open to other users (mode {mode:04o}); "
+            f"make it owner-only: chmod 600 {path}"
+        )
     token = path.read_text(encoding="utf-8").strip()
     if not token:
         raise ServerRejected(f"the token file {path} is empty")
     return token
+
+
+def plain_http_warning(server_url: str) -> str | None:
+    """What to say about a server URL that sends the token and credentials in clear text.
+
+    Plain HTTP to a loopback address never leaves the machine (a local proxy, a test): no word.
+    """
+    url = httpx.URL(server_url)
+    if url.scheme != "http":
+        return None
+    host = url.host
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host.endswith(".localhost")
+    if loopback:
+        return None
+    return (
+        f"the server URL {server_url} is plain HTTP: this device's token and the registry "
+        "credentials it receives cross the network unencrypted; use https://"
+    )
 
 
 class ServerClient:
@@ -144,6 +184,9 @@ class ServerClient:
             return False
         try:
             token = read_token(self.token_file)
+        except TokenFileInsecure as exc:
+            log.error("%s; keeping the token in use", exc)
+            return False
         except (OSError, ServerRejected, UnicodeDecodeError):
             return False
         if token == self._token:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 from edgedock.cli.output import fail, print_table
+from edgedock.cli.server_extra import needs_server_extra
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,13 +20,18 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def private_files() -> None:
+def private_files(ctx: typer.Context) -> None:
     """Admin commands may create the database, its journal and the key file: owner-only.
 
     Set on every admin command group, as `edgedock serve` does, so that a SQLite file or key
-    file first written by a command is never readable by other local users.
+    file first written by a command is never readable by other local users. Admin commands work
+    on the database with the server's code: without its extra, they say how to install it.
     """
     os.umask(0o077)
+    with needs_server_extra(f"{ctx.command_path} {ctx.invoked_subcommand or ''}".strip()):
+        import edgedock.config
+        import edgedock.crypto
+        import edgedock.db  # noqa: F401
 
 
 def _group(help: str) -> typer.Typer:

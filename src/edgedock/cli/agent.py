@@ -1,4 +1,5 @@
-"""`edgedock agent`: run the device agent next to a Docker-compatible engine until SIGTERM."""
+"""`edgedock agent`: run the device agent next to a Docker-compatible engine until SIGTERM;
+`edgedock agent install-service`: write the systemd unit that runs it."""
 
 from __future__ import annotations
 
@@ -13,23 +14,44 @@ from edgedock.cli.output import fail
 
 DEFAULT_ENGINE = "unix:///var/run/docker.sock"
 
+app = typer.Typer(
+    help="The device agent: pulls, runs and reports this device's deployments.",
+    invoke_without_command=True,
+)
 
+ServerOption = Annotated[
+    str | None,
+    typer.Option(
+        help="The edgedock server's URL, e.g. https://edgedock.example.", show_default=False
+    ),
+]
+TokenFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="A file holding this device's token (owner-only, mode 0600).", show_default=False
+    ),
+]
+EngineOption = Annotated[
+    str, typer.Option(help="The engine's Docker API socket: unix:///… or tcp://host:port.")
+]
+
+
+@app.callback()
 def agent(
-    server: Annotated[
-        str, typer.Option(help="The edgedock server's URL, e.g. https://edgedock.example.")
-    ],
-    token_file: Annotated[
-        Path, typer.Option(help="A file holding this device's token (shown once at creation).")
-    ],
-    engine: Annotated[
-        str, typer.Option(help="The engine's Docker API: unix:///… or tcp://host:port.")
-    ] = DEFAULT_ENGINE,
+    ctx: typer.Context,
+    server: ServerOption = None,
+    token_file: TokenFileOption = None,
+    engine: EngineOption = DEFAULT_ENGINE,
     poll_wait: Annotated[
         int, typer.Option(min=1, max=300, help="Seconds one long poll may wait for a change.")
     ] = 30,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
 ) -> None:
     """Pull, run and report this device's deployments; credentials are used for one pull only."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if server is None or token_file is None:
+        fail("the agent needs --server URL and --token-file PATH (see `edgedock agent --help`)")
     logging.basicConfig(
         level=log_level.upper(),
         stream=sys.stderr,
@@ -37,18 +59,59 @@ def agent(
     )
     try:
         from edgedock.agent.engine import Engine
+        from edgedock.agent.errors import AgentError
         from edgedock.agent.loop import Agent, run_until_signalled
-        from edgedock.agent.server_client import ServerClient, ServerRejected, read_token
+        from edgedock.agent.server_client import ServerClient, plain_http_warning, read_token
     except ImportError as exc:
         fail(f"the agent needs its extra: pip install 'edgedock[agent]' ({exc.name} is missing)")
+    warning = plain_http_warning(server)
+    if warning:
+        logging.getLogger("edgedock.agent").warning("%s", warning)
     try:
         token = read_token(token_file)
     except OSError as exc:
         fail(f"cannot read the token file {token_file}: {exc.strerror or exc}")
-    except ServerRejected as exc:
+    except AgentError as exc:
         fail(str(exc))
-    with (
-        ServerClient(server, token=token, token_file=token_file) as client,
-        Engine(engine) as engine_client,
-    ):
+    try:
+        engine_client = Engine(engine)
+    except AgentError as exc:
+        fail(f"--engine {engine}: {exc}")
+    with ServerClient(server, token=token, token_file=token_file) as client, engine_client:
         run_until_signalled(Agent(client, engine_client, poll_wait=poll_wait))
+
+
+@app.command("install-service")
+def install_service(
+    server: Annotated[str, typer.Option(help="The edgedock server's URL.", show_default=False)],
+    token_file: Annotated[
+        Path, typer.Option(help="The device token's file (mode 0600).", show_default=False)
+    ],
+    engine: EngineOption = DEFAULT_ENGINE,
+    unit: Annotated[
+        str, typer.Option(help="Where to write the unit; `-` prints it on stdout.")
+    ] = "/etc/systemd/system/edgedock-agent.service",
+) -> None:
+    """Write a systemd unit that runs this agent (restarted on failure); then enable it."""
+    from edgedock.agent.service_unit import unit_text
+
+    # The `edgedock` script of this environment (a venv's bin/), wherever it was started from.
+    script = Path(sys.executable).with_name("edgedock")
+    command = script if script.exists() else Path(sys.argv[0]).resolve()
+    text = unit_text(
+        command=[str(command)],
+        server=server,
+        token_file=str(token_file.absolute()),
+        engine=engine,
+    )
+    if unit == "-":
+        typer.echo(text, nl=False)
+        return
+    path = Path(unit)
+    try:
+        path.write_text(text, encoding="utf-8")
+        path.chmod(0o644)
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror or exc} (run it as root, or --unit -)")
+    typer.echo(f"wrote {path}", err=True)
+    typer.echo(f"next: systemctl daemon-reload && systemctl enable --now {path.stem}", err=True)

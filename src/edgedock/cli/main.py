@@ -24,7 +24,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("serve")(serve.serve)
-app.command("agent")(agent.agent)
+app.add_typer(agent.app, name="agent")
 app.add_typer(admin.tenants, name="tenants")
 app.add_typer(admin.tokens, name="tokens")
 app.add_typer(admin.keys, name="keys")

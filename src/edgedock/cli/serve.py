@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import logging
 import os
@@ -14,17 +15,19 @@ from types import FrameType
 import typer
 
 from edgedock.cli.output import fail
+from edgedock.cli.server_extra import needs_server_extra
 
 
 def serve() -> None:
     """Serve the REST API, the device API and the web UI on one port."""
-    import uvicorn
+    with needs_server_extra("edgedock serve"):
+        import uvicorn
 
-    from edgedock.config import load_settings
-    from edgedock.errors import ConfigurationError
-    from edgedock.server import instance_lock
-    from edgedock.server.app import create_app
-    from edgedock.server.bootstrap import prepare
+        from edgedock.config import load_settings
+        from edgedock.errors import ConfigurationError
+        from edgedock.server import instance_lock
+        from edgedock.server.app import create_app
+        from edgedock.server.bootstrap import prepare
 
     # A server allocates and frees small objects all day; with the default generation-0
     # threshold (700) the collector ran many times a second under load, walking every
@@ -40,6 +43,7 @@ def serve() -> None:
     )
     # aiosqlite logs every statement with its parameters at DEBUG; parameters are user input.
     logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.root.level))
+    check_port_free(settings.host, settings.port)
     try:
         lock = instance_lock.acquire(settings)  # noqa: F841 - held until the process ends
         first_token = asyncio.run(prepare(settings))
@@ -61,6 +65,33 @@ def serve() -> None:
     )
     gc.freeze()
     _server_class()(config, on_exit=app.state.edgedock.fleet.close).run()
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail in one line, naming EDGEDOCK_PORT, when the port cannot be listened on.
+
+    Bound and closed again the way asyncio will bind it (every address of ``host``,
+    SO_REUSEADDR), before anything is prepared: uvicorn's own failure comes after start-up, as a
+    bare `[Errno 98]` log line.
+    """
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        fail(f"cannot listen on {host}: {exc.strerror}; set EDGEDOCK_HOST to a local address")
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    fail(
+                        f"port {port} on {host} is already in use: stop what listens there, "
+                        "or set EDGEDOCK_PORT to another port"
+                    )
+                if exc.errno == errno.EACCES:
+                    fail(f"port {port} needs privileges: set EDGEDOCK_PORT to a port above 1023")
+                fail(f"cannot listen on {host}:{port}: {exc.strerror} (EDGEDOCK_HOST/_PORT)")
 
 
 def _server_class() -> type:

@@ -20,13 +20,12 @@ from edgedock.errors import EdgedockError, Invalid
 from edgedock.pagination import MAX_CURSOR_LENGTH
 from edgedock.read import deployments as deployment_reading
 from edgedock.read import fleet_actions
-from edgedock.server import forms, web
+from edgedock.server import agent_downloads, forms, web
 from edgedock.server.deps import Session
 from edgedock.server.web_auth import CheckedForm, SignedIn, WebUser, text
 
 router = APIRouter(prefix="/devices", include_in_schema=False)
 SECTION = "devices"
-TOKEN_FILE = "/etc/edgedock/device-token"  # noqa: S105 - a path, not a secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +101,11 @@ async def create_device(
         if errors is None:
             raise
         return _form(request, user, name=name, errors=errors, status=exc.status)
-    server_url = str(request.base_url).rstrip("/")
     context = {
         "device": device_service.to_read(device),
         "token": token,
-        "token_file": TOKEN_FILE,
-        "server_url": server_url,
+        "install": agent_downloads.install_commands(str(request.base_url), token=token),
+        "podman_engine": agent_downloads.PODMAN_ENGINE,
     }
     return web.render(
         request, "devices/created.html", context, user=user, status=201, section=SECTION
@@ -145,6 +143,8 @@ async def _detail(
         ),
         "release_id": release_id,
         "upgrade_url": upgrade,
+        "install": agent_downloads.install_commands(str(request.base_url)),
+        "podman_engine": agent_downloads.PODMAN_ENGINE,
     }
     return web.render(
         request, "devices/detail.html", context, user=user, status=status, section=SECTION

@@ -14,7 +14,7 @@ from edgedock.credentials import pages as credential_pages
 from edgedock.deployments import pages as deployment_pages
 from edgedock.devices import pages as device_pages
 from edgedock.releases import pages as release_pages
-from edgedock.server import web
+from edgedock.server import agent_downloads, web
 from edgedock.server.deps import Session
 from edgedock.server.web_auth import SignedIn
 from edgedock.tokens import pages as token_pages
@@ -40,5 +40,6 @@ def install(app: FastAPI) -> None:
         device_pages.router,
         deployment_pages.router,
         audit_pages.router,
+        agent_downloads.router,
     ):
         app.include_router(router)
