@@ -193,7 +193,7 @@ async def reissue_token(
     context = {
         "device": device_service.to_read(device),
         "token": token,
-        "token_file": TOKEN_FILE,
+        "token_file": agent_downloads.TOKEN_FILE,
     }
     return web.render(request, "devices/token.html", context, user=user, section=SECTION)
 
