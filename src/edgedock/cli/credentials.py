@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from edgedock.cli import client
+from edgedock.cli import client, rotation
 from edgedock.cli.output import fail, print_fields, print_json, print_table
 
 app = typer.Typer(
@@ -194,3 +194,7 @@ def delete_credentials(
         f"/image-credentials/{credential_id}", params={"force": "true"} if force else None
     )
     typer.echo(f"deleted {credential_id}", err=True)
+
+
+# Rotation lives in its own module (as on the server); it is a `credentials` subcommand.
+app.command("replace")(rotation.replace_credentials)
