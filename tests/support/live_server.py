@@ -82,7 +82,12 @@ def running_server(
     workdir.mkdir(parents=True, exist_ok=True)
     env = env or server_env(workdir, database_url)
     port = free_port()
-    env = {**env, "EDGEDOCK_HOST": "127.0.0.1", "EDGEDOCK_PORT": str(port)}
+    env = {
+        "EDGEDOCK_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        **env,
+        "EDGEDOCK_HOST": "127.0.0.1",
+        "EDGEDOCK_PORT": str(port),
+    }
     token = subprocess.run(
         [EDGEDOCK, "tenants", "create", tenant],
         env=env,

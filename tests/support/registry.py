@@ -95,20 +95,26 @@ def x_registry_auth(username: str, password: str, serveraddress: str) -> str:
 
 @contextmanager
 def running_registry(
-    workdir: Path, users: dict[str, str] | None = None, *, token: TokenAuth | None = None
+    workdir: Path,
+    users: dict[str, str] | None = None,
+    *,
+    token: TokenAuth | None = None,
+    port: int | None = None,
 ) -> Iterator[RegistryInfo]:
     """Serve a registry until the block ends, then stop it by pid.
 
     It accepts only ``users`` (htpasswd), or, with ``token``, only tokens that its realm signs.
 
     The port is picked free just before start; if another process takes it in between, the
-    registry exits at once and a fresh port is tried.
+    registry exits at once and a fresh port is tried. A given ``port`` (one the token service
+    already knows the registry by, see ``free_port``) is tried once.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     write_htpasswd(workdir / "htpasswd", users or {})
     last_error: Exception | None = None
-    for _attempt in range(3):
-        port = free_port()
+    fixed = port
+    for _attempt in range(1 if fixed is not None else 3):
+        port = fixed if fixed is not None else free_port()
         config = write_config(workdir, port, token)
         log_path = workdir / "registry.log"
         with log_path.open("ab") as log:
