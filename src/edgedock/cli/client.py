@@ -30,6 +30,19 @@ class ApiClient:
             return None
         return response.json()
 
+    def attempt(self, method: str, path: str, **kwargs: Any) -> tuple[Any, str | None]:
+        """Like `request`, but an error answer comes back as its message instead of exiting:
+        for commands that go on with the next item (``(body, None)`` or ``(None, message)``)."""
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            fail(f"cannot reach the edgedock server at {self._http.base_url}: {type(exc).__name__}")
+        if response.status_code >= 400:
+            return None, _error_message(response)
+        if response.status_code == 204 or not response.content:
+            return None, None
+        return response.json(), None
+
     def get(self, path: str, **kwargs: Any) -> Any:
         return self.request("GET", path, **kwargs)
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from edgedock.cli import client, rotation
+from edgedock.cli.credentials_import import import_credentials
 from edgedock.cli.output import fail, print_fields, print_json, print_table
 
 app = typer.Typer(
@@ -24,6 +25,8 @@ class ExpiryStateChoice(enum.StrEnum):
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+app.command("import")(import_credentials)
 
 
 @app.command("create")
