@@ -12,6 +12,7 @@ from edgedock.cli import (
     credentials,
     deployments,
     devices,
+    registries,
     releases,
     serve,
 )
@@ -34,4 +35,5 @@ app.add_typer(applications.app, name="apps")
 app.add_typer(releases.app, name="releases")
 app.add_typer(devices.app, name="devices")
 app.add_typer(deployments.app, name="deploy")
+app.add_typer(registries.app, name="registries")
 app.command("audit")(audit.audit)

@@ -54,6 +54,9 @@ class RegistryRead(BaseModel):
     issuer: str
     realm: str
     bundle_url: str
+    configuration: str = Field(
+        description="The registry's `auth:` section (config.yml), with the bundle's path."
+    )
     created_at: datetime
     created_by: str
     accounts: int = 0

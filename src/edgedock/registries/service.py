@@ -3,6 +3,7 @@ and the life of its signing keys (created with it, rotated by `edgedock keys rot
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from sqlalchemy import delete as sql_delete
@@ -32,14 +33,37 @@ def realm_url(public_url: str, registry_id: uuid.UUID) -> str:
     return f"{public_url}/registry/v1/{registry_id}/token"
 
 
+# Where the README and the configuration snippet suggest keeping the downloaded bundle.
+BUNDLE_PATH = "/etc/docker/registry/edgedock-bundle.pem"
+
+
+def configuration(*, realm: str, service: str, issuer: str) -> str:
+    """The `auth:` section of the registry's config.yml (Distribution, the Debian package).
+
+    Values are JSON strings, which YAML reads as they are, whatever characters they hold.
+    """
+    return (
+        "auth:\n"
+        "  token:\n"
+        f"    realm: {json.dumps(realm)}\n"
+        f"    service: {json.dumps(service)}\n"
+        f"    issuer: {json.dumps(issuer)}\n"
+        f"    rootcertbundle: {json.dumps(BUNDLE_PATH)}\n"
+    )
+
+
 def to_read(registry: BrokeredRegistry, *, public_url: str, accounts: int = 0) -> RegistryRead:
+    realm = realm_url(public_url, registry.id)
     return RegistryRead(
         id=registry.id,
         host=registry.host,
         service=registry.service,
         issuer=registry.issuer,
-        realm=realm_url(public_url, registry.id),
+        realm=realm,
         bundle_url=f"{public_url}/api/v1/registries/{registry.id}/bundle.pem",
+        configuration=configuration(
+            realm=realm, service=registry.service, issuer=registry.issuer
+        ),
         created_at=registry.created_at,
         created_by=registry.created_by,
         accounts=accounts,
