@@ -298,3 +298,49 @@ def test_a_missing_or_broken_file_is_one_line_on_stderr(server: LiveServer, tmp_
     assert done.returncode == 1
     assert done.stderr.strip().count("\n") == 0 and "is not JSON" in done.stderr
     assert "planted-broken-secret" not in done.stderr + done.stdout
+
+
+def test_replace_label_keeps_credentials_a_release_needs_and_says_why(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    old_password, new_password = factories.unique_password("old"), factories.unique_password()
+    with server.api() as api:
+        old = api.post(
+            "/api/v1/image-credentials",
+            json={"label": "inuse my.example", "username": "u", "password": old_password},
+        ).json()
+        app = api.post("/api/v1/applications", json={"name": "import-inuse"}).json()
+        release = api.post(
+            f"/api/v1/applications/{app['id']}/releases",
+            json={
+                "version": "1.0.0",
+                "containers": [
+                    factories.container("web", "my.example/a/web:1", image_credentials_id=old["id"])
+                ],
+            },
+        )
+        assert release.status_code == 201, release.text
+    config = tmp_path / "config.json"
+    auth = base64.b64encode(f"u:{new_password}".encode()).decode()
+    config.write_text(json.dumps({"auths": {"my.example": {"auth": auth}}}))
+    args = ("--file", str(config), "--label-prefix", "inuse ", "--replace-label", "--json")
+    done = import_cli(server, tmp_path, *args)
+    row = rows(done)["my.example"]
+    assert row["outcome"] == "skipped"
+    assert "cannot be replaced" in row["reason"] and "used by" in row["reason"]
+    assert credentials_labelled(server, "inuse my.example")["id"] == old["id"]
+    assert new_password not in done.stdout + done.stderr + server.log()
+
+
+def test_an_entry_the_server_refuses_is_failed_and_exits_1(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    password = factories.unique_password()
+    config = tmp_path / "config.json"
+    auth = base64.b64encode(f"u:{password}".encode()).decode()
+    config.write_text(json.dumps({"auths": {"long.example": {"auth": auth}}}))
+    done = import_cli(server, tmp_path, "--file", str(config), "--label-prefix", "x" * 120)
+    assert done.returncode == 1
+    [row] = done.stdout.splitlines()[1:]
+    assert "failed:" in row and "label" in row
+    assert password not in done.stdout + done.stderr + server.log()
