@@ -137,6 +137,18 @@ def test_reload_keeps_the_token_when_the_new_file_is_open_to_others(
     ]
 
 
+def test_agent_command_names_an_engine_url_it_cannot_use(tmp_path: Path) -> None:
+    path = _token_file(tmp_path, 0o600)
+    result = _agent(
+        "--server", "https://edgedock.example", "--token-file", str(path), "--engine", "foo://x"
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "error: --engine foo://x: connecting to the engine at foo://x: "
+        "Invalid bind address protocol: foo://x"
+    ]
+
+
 def test_agent_without_server_or_token_file_says_which_are_needed() -> None:
     result = _agent()
     assert result.returncode == 1

@@ -10,11 +10,15 @@ PYTHONPATH, and the agent that runs is the venv's own copy of edgedock.
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +36,7 @@ from tests.support.fixtures import (
     registry_credentials,
 )
 from tests.support.live_server import EDGEDOCK, LiveServer, running_server
+from tests.web.conftest import HTML, csrf_of
 
 __all__ = ["engine", "private_image", "registry", "registry_credentials"]  # fixtures, for pytest
 
@@ -212,3 +217,88 @@ def test_agent_on_a_wrong_engine_socket_says_so_once_then_recovers_e2e(
     assert "--engine" in error and "unix:///run/podman/podman.sock" in error
     assert "Connection aborted" not in output and "Traceback" not in output
     assert output.count("the engine answers again") == 1
+
+
+def _device_page_block(live: LiveServer, device_id: str) -> str:
+    """The install block of the device page, read as a signed-in person sees it."""
+    with httpx.Client(base_url=live.url, headers=HTML, timeout=30) as browser:
+        form = browser.get("/sign-in")
+        signed_in = browser.post(
+            "/sign-in",
+            data={"csrf_token": csrf_of(form.text), "token": live.admin_token, "next": "/"},
+        )
+        assert signed_in.status_code == 303
+        page = browser.get(f"/devices/{device_id}").text
+    match = re.search(r'id="agent-install"><code>(.*?)</code>', page, re.S)
+    assert match, "the device page shows no install block"
+    return html.unescape(match.group(1))
+
+
+def _tmux(*args: str) -> str:
+    return subprocess.run(
+        ["tmux", *args], capture_output=True, text=True, timeout=30, check=True
+    ).stdout
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_device_page_block_pasted_into_a_shell_installs_and_takes_the_token_last_e2e(
+    operator: Operator, live: LiveServer, tmp_path: Path
+) -> None:
+    """The block pasted at once into bash in a terminal (tmux), then the token and Ctrl-D.
+
+    Stand-ins, and only these: `sudo` runs its command as the test's own user (root), and
+    `systemctl` records its arguments; the block's /opt/edgedock and /etc/edgedock are moved
+    under tmp_path and the unit is written there (`--unit`), so nothing of this machine changes.
+    """
+    device = operator.device()
+    block = _device_page_block(live, device["id"])
+    block = block.replace("/opt/edgedock", f"{tmp_path}/opt").replace(
+        "/etc/edgedock", f"{tmp_path}/etc"
+    )
+    unit = tmp_path / "edgedock-agent.service"
+    block = block.replace(
+        " --engine unix:///var/run/docker.sock",
+        f" --engine unix:///var/run/docker.sock --unit {unit}",
+    )
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    (shims / "sudo").write_text('#!/bin/sh\nexec "$@"\n')
+    (shims / "systemctl").write_text(f'#!/bin/sh\necho "$*" >> {tmp_path}/systemctl.log\n')
+    for shim in shims.iterdir():
+        shim.chmod(0o755)
+    env = {**_device_env(), "PATH": f"{shims}:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+    (tmp_path / "block.txt").write_text(block + "\n")
+    session = f"edgedock-paste-{os.getpid()}"
+    _tmux("new-session", "-d", "-s", session, "-x", "200", "-y", "50", "-c", str(tmp_path),
+          "env", "-i", *[f"{k}={v}" for k, v in env.items()], "bash", "--norc", "--noprofile")  # fmt: skip
+    try:
+        _tmux("load-buffer", "-b", session, str(tmp_path / "block.txt"))
+        _tmux("paste-buffer", "-d", "-b", session, "-t", session)
+        # The unit is written by the line before the token's: the shell has reached the end.
+        wait_for(unit.exists, timeout=600, what="the block to run up to the token line")
+        wait_for(
+            lambda: "Ctrl-D" in _tmux("capture-pane", "-p", "-t", session).split("wrote ")[-1],
+            what="the token line to wait for input",
+        )
+        time.sleep(0.5)  # let `install` open its input (a human takes longer)
+        _tmux("send-keys", "-t", session, device["token"], "Enter")
+        _tmux("send-keys", "-t", session, "C-d")
+        log = tmp_path / "systemctl.log"
+        wait_for(lambda: log.exists() and "enable" in log.read_text(), what="the service enabled")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=30)
+
+    token_file = tmp_path / "etc" / "device-token"
+    assert token_file.read_text() == device["token"] + "\n", "only the token went into the file"
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "etc").stat().st_mode & 0o777 == 0o700
+    assert (tmp_path / "systemctl.log").read_text().splitlines() == [
+        "daemon-reload",
+        "enable --now edgedock-agent",
+    ]
+    text = unit.read_text()
+    assert (
+        f"ExecStart={tmp_path}/opt/bin/edgedock agent --server {live.url} --token-file {token_file} "
+        in text
+    )
+    assert (tmp_path / "opt" / "bin" / "edgedock").exists()

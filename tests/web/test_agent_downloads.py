@@ -105,10 +105,12 @@ async def test_device_page_shows_the_install_with_the_token_pasted_in(web, api) 
     assert install.splitlines() == [
         "sudo python3 -m venv /opt/edgedock",
         f"sudo /opt/edgedock/bin/pip install 'edgedock[agent] @ http://testserver/agent/{WHEEL}'",
-        "sudo install -d -m 700 /etc/edgedock",
-        "sudo install -m 600 /dev/stdin /etc/edgedock/device-token   # paste the device token, then Ctrl-D",
         "sudo /opt/edgedock/bin/edgedock agent install-service --server http://testserver "
         "--token-file /etc/edgedock/device-token --engine unix:///var/run/docker.sock",
-        "sudo systemctl daemon-reload && sudo systemctl enable --now edgedock-agent",
+        "sudo systemctl daemon-reload",
+        "sudo install -d -m 700 /etc/edgedock",
+        # Last: a block pasted into a shell is its input, so the paste comes after every line.
+        "sudo install -m 600 /dev/stdin /etc/edgedock/device-token && "
+        "sudo systemctl enable --now edgedock-agent   # paste the device token, then Ctrl-D",
     ]
     assert device["token"] not in page

@@ -184,9 +184,9 @@ async def test_register_device_shows_its_token_once_with_the_agent_command(web, 
         re.search(r'id="agent-install"><code>(.*?)</code>', response.text, re.S).group(1)
     )
     assert "pip install 'edgedock[agent] @ http://testserver/agent/edgedock-" in install
-    assert (
+    assert install.splitlines()[-1] == (
         f"printf '%s\\n' {token} | sudo install -m 600 /dev/stdin /etc/edgedock/device-token"
-        in install
+        " && sudo systemctl enable --now edgedock-agent"
     )
     assert "edgedock agent install-service --server http://testserver" in install
     (device,) = (await api.get("/api/v1/devices")).json()["items"]

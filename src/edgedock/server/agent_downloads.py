@@ -35,26 +35,27 @@ def install_commands(server_url: str, *, token: str | None = None) -> str:
     """The shell lines that install the agent from this server and run it under systemd.
 
     With ``token`` the token file is written from the command itself (the page that shows the
-    token once); without, the person pastes the token where the command waits for it.
+    token once); without, the last line waits for the person to paste it. That line comes last
+    because a block pasted into a shell is its input too: a read in the middle would take the
+    lines pasted after it for the token.
     """
     server = server_url.rstrip("/")
     requirement = shlex.quote(f"edgedock[agent] @ {wheel_url(server)}")
+    write = f"sudo install -m 600 /dev/stdin {TOKEN_FILE}"
+    start = "sudo systemctl enable --now edgedock-agent"
     if token is None:
-        write_token = (
-            f"sudo install -m 600 /dev/stdin {TOKEN_FILE}   # paste the device token, then Ctrl-D"
-        )
+        last = f"{write} && {start}   # paste the device token, then Ctrl-D"
     else:
-        quoted = shlex.quote(token)
-        write_token = f"printf '%s\\n' {quoted} | sudo install -m 600 /dev/stdin {TOKEN_FILE}"
+        last = f"printf '%s\\n' {shlex.quote(token)} | {write} && {start}"
     return "\n".join(
         [
             f"sudo python3 -m venv {VENV}",
             f"sudo {VENV}/bin/pip install {requirement}",
-            f"sudo install -d -m 700 {TOKEN_DIR}",
-            write_token,
             f"sudo {VENV}/bin/edgedock agent install-service --server {shlex.quote(server)} "
             f"--token-file {TOKEN_FILE} --engine {DOCKER_ENGINE}",
-            "sudo systemctl daemon-reload && sudo systemctl enable --now edgedock-agent",
+            "sudo systemctl daemon-reload",
+            f"sudo install -d -m 700 {TOKEN_DIR}",
+            last,
         ]
     )
 
