@@ -117,3 +117,43 @@ def test_devices_reissue_token_prints_the_new_one_and_the_old_one_stops(live_ser
     )
     assert missing.returncode == 1 and "does not exist" in missing.stderr
     assert not missing_file.exists(), "a refused re-issue leaves no empty token file behind"
+
+
+def test_deploy_upgrade_from_to_moves_every_deployment_of_a_release(live_server):
+    v1, v2 = _release(live_server, "cli-upgrade-many")
+    ids = [
+        json.loads(
+            live_server.cli(
+                "devices", "create", "--name", f"cli-up-{i}", "--json", check=True
+            ).stdout
+        )["id"]
+        for i in range(3)
+    ]
+    args = [a for d in ids for a in ("--device", d)]
+    deployments = live_server.cli(
+        "deploy", "create", "--release", v1["id"], *args, check=True
+    ).stdout.split()
+    only = live_server.cli(
+        "deploy", "upgrade", "--from", v1["id"], "--to", v2["id"], "--device", ids[0], check=True
+    )
+    assert only.stdout.split() == [deployments[0]] and "1 deployment(s) upgraded" in only.stderr
+    rest = live_server.cli(
+        "deploy", "upgrade", "--from", v1["id"], "--to", v2["id"], *args, check=True
+    )
+    assert sorted(rest.stdout.split()) == sorted(deployments[1:])
+    assert "skipped cli-up-0: already runs 1.1.0" in rest.stderr
+    as_json = json.loads(
+        live_server.cli(
+            "deploy", "upgrade", "--from", v1["id"], "--to", v2["id"], "--json", check=True
+        ).stdout
+    )
+    assert as_json == {"upgraded": [], "skipped": []}
+    mixed = live_server.cli(
+        "deploy", "upgrade", deployments[0], "--from", v1["id"], "--to", v2["id"]
+    )
+    assert mixed.returncode == 1 and "give DEPLOYMENT_ID with --release" in mixed.stderr
+    half = live_server.cli("deploy", "upgrade", "--from", v1["id"])
+    assert half.returncode == 1 and "give --from and --to" in half.stderr
+    wrong = live_server.cli("deploy", "upgrade", "--from", v2["id"], "--to", v2["id"])
+    assert wrong.returncode == 1 and "same release" in wrong.stderr
+    assert len(wrong.stderr.strip().splitlines()) == 1

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from edgedock.cli import client
-from edgedock.cli.output import print_fields, print_json, print_table
+from edgedock.cli.output import fail, print_fields, print_json, print_table
 
 app = typer.Typer(help="Deployments: one release on one device.", no_args_is_help=True)
 
@@ -120,16 +120,49 @@ def stop_deployment(deployment_id: str, as_json: JsonOption = False) -> None:
 
 @app.command("upgrade")
 def upgrade_deployment(
-    deployment_id: str,
-    release: Annotated[str, typer.Option(help="A release of the same application.")],
+    deployment_id: Annotated[
+        str | None, typer.Argument(help="The deployment to upgrade; omit it with --from/--to.")
+    ] = None,
+    release: Annotated[
+        str | None, typer.Option(help="A release of the same application (with DEPLOYMENT_ID).")
+    ] = None,
+    from_release: Annotated[
+        str | None,
+        typer.Option("--from", help="Upgrade every deployment of this release id …"),
+    ] = None,
+    to_release: Annotated[str | None, typer.Option("--to", help="… to this release id.")] = None,
+    device: Annotated[
+        list[str] | None,
+        typer.Option(help="With --from/--to: only this device's; repeat it for several."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    _show(
-        client.from_environment().post(
-            f"/deployments/{deployment_id}/upgrade", json={"release_id": release}
-        ),
-        as_json,
-    )
+    """Upgrade one deployment (DEPLOYMENT_ID --release R), or every deployment of a release
+    (--from R1 --to R2, in one transaction); prints what was upgraded and what was left."""
+    api = client.from_environment()
+    if deployment_id is not None:
+        if release is None or from_release or to_release or device:
+            fail("give DEPLOYMENT_ID with --release, or --from and --to without DEPLOYMENT_ID")
+        _show(
+            api.post(f"/deployments/{deployment_id}/upgrade", json={"release_id": release}), as_json
+        )
+        return
+    if from_release is None or to_release is None or release is not None:
+        fail("give --from and --to (every deployment of a release), or DEPLOYMENT_ID --release")
+    body: dict[str, Any] = {"from_release": from_release, "to_release": to_release}
+    if device:
+        body["devices"] = device
+    result = api.post("/deployments/upgrade", json=body)
+    if as_json:
+        print_json(result)
+        return
+    for item in result["upgraded"]:
+        typer.echo(item["id"])
+    for skipped in result["skipped"]:
+        typer.echo(
+            f"skipped {skipped['device'] or skipped['device_id']}: {skipped['reason']}", err=True
+        )
+    typer.echo(f"{len(result['upgraded'])} deployment(s) upgraded", err=True)
 
 
 @app.command("delete")

@@ -1,4 +1,5 @@
-"""REST endpoints for deployments: create, read, start, stop, upgrade, delete, timeline."""
+"""REST endpoints for deployments: create (one or many), read, start, stop, upgrade (one or
+every deployment of a release), delete, timeline."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from edgedock.deployments import bulk
 from edgedock.deployments import service as deployment_service
 from edgedock.deployments.schemas import (
     DeploymentBatch,
@@ -15,9 +17,13 @@ from edgedock.deployments.schemas import (
     DeploymentEventRead,
     DeploymentRead,
     DeploymentUpgrade,
+    DeploymentUpgradeBatch,
+    DeploymentUpgradeMany,
 )
 from edgedock.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, Page
 from edgedock.read import deployments as deployment_reading
+from edgedock.read import fleet_actions
+from edgedock.releases import service as release_service
 from edgedock.server.deps import CurrentActor, Session
 
 router = APIRouter(prefix="/deployments", tags=["deployments"])
@@ -58,6 +64,39 @@ async def create_deployments(
     )
     loaded = await deployment_reading.load(session, deployments)
     return DeploymentBatch(items=[deployment_reading.to_read(x) for x in loaded])
+
+
+@router.post("/upgrade")
+async def upgrade_deployments(
+    data: DeploymentUpgradeMany, session: Session, actor: CurrentActor
+) -> DeploymentUpgradeBatch:
+    """Move every deployment of `from_release` (on `devices`, when given) to `to_release`, in
+    one transaction; the devices named but not upgraded are listed with the reason."""
+    upgraded = await bulk.upgrade_many(
+        session,
+        actor=actor,
+        from_release_id=data.from_release,
+        to_release_id=data.to_release,
+        device_ids=data.devices,
+    )
+    loaded = await deployment_reading.load(session, upgraded)
+    skipped = []
+    if data.devices is not None:
+        skipped = await fleet_actions.not_upgraded(
+            session,
+            tenant_id=actor.tenant_id,
+            source=await release_service.get(
+                session, tenant_id=actor.tenant_id, release_id=data.from_release
+            ),
+            target=await release_service.get(
+                session, tenant_id=actor.tenant_id, release_id=data.to_release
+            ),
+            device_ids=data.devices,
+            upgraded={d.device_id for d in upgraded},
+        )
+    return DeploymentUpgradeBatch(
+        upgraded=[deployment_reading.to_read(x) for x in loaded], skipped=skipped
+    )
 
 
 @router.get("")

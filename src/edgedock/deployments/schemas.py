@@ -79,3 +79,39 @@ class DeploymentEventRead(BaseModel):
     message: str
     count: int = Field(1, description="How many times it happened in a row (a retried pull).")
     last_at: datetime | None = Field(None, description="When it last happened, if more than once.")
+
+
+DeployOutcome = Literal["created", "already_deployed", "refused"]
+
+
+class DeviceDeployOutcome(BaseModel):
+    """What a deploy to several devices did on one of them, and why not where it did not."""
+
+    device_id: uuid.UUID
+    device: str | None  # None: no such device (any more)
+    outcome: DeployOutcome
+    deployment_id: uuid.UUID | None = None  # the new one, or the one in the way
+    # The release of the application the device runs instead (refused: upgrade that one).
+    runs_version: str | None = None
+    reason: str | None = None
+
+
+class DeploymentUpgradeMany(BaseModel):
+    """Move every deployment of one release (on `devices`, when given) to another release."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_release: uuid.UUID
+    to_release: uuid.UUID
+    devices: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=10_000)
+
+
+class UpgradeSkipped(BaseModel):
+    device_id: uuid.UUID
+    device: str | None
+    reason: str
+
+
+class DeploymentUpgradeBatch(BaseModel):
+    upgraded: list[DeploymentRead]
+    skipped: list[UpgradeSkipped]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
 from sqlalchemy import delete as sql_delete
@@ -18,7 +18,7 @@ from edgedock import notify
 from edgedock.actors import Actor
 from edgedock.applications.models import Application
 from edgedock.audit import service as audit_service
-from edgedock.db import find_owned, lock_owned, lock_shared, utcnow
+from edgedock.db import Base, find_owned, lock_owned, lock_shared, utcnow
 from edgedock.deployments.models import ContainerState, Deployment, DeploymentEvent
 from edgedock.devices import service as device_service
 from edgedock.devices.models import Device
@@ -66,17 +66,35 @@ async def add_event(
     return event
 
 
-async def _reset_states(session: AsyncSession, *, deployment: Deployment) -> None:
+async def reset_states(
+    session: AsyncSession, *, deployment_ids: list[uuid.UUID], release_id: uuid.UUID
+) -> None:
+    """Every container of `release_id` back to pending on these deployments (an upgrade)."""
     await session.execute(
-        sql_delete(ContainerState).where(ContainerState.deployment_id == deployment.id)
+        sql_delete(ContainerState).where(ContainerState.deployment_id.in_(deployment_ids))
     )
-    containers = await session.scalars(
-        select(ReleaseContainer).where(ReleaseContainer.release_id == deployment.release_id)
-    )
-    for container in containers:
-        session.add(
-            ContainerState(deployment_id=deployment.id, container_id=container.id, status="pending")
+    containers = list(
+        await session.scalars(
+            select(ReleaseContainer.id).where(ReleaseContainer.release_id == release_id)
         )
+    )
+    now = utcnow()
+    await insert_rows(
+        session,
+        ContainerState,
+        [
+            {"deployment_id": d, "container_id": c, "status": "pending", "updated_at": now}
+            for d in deployment_ids
+            for c in containers
+        ],
+    )
+
+
+async def insert_rows(session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """One multi-row INSERT, not thousands of ORM objects: a fleet costs one statement."""
+    if rows:
+        connection = await session.connection()
+        await connection.execute(insert(cast(Table, model.__table__)), rows)
 
 
 async def create(
@@ -118,7 +136,7 @@ async def create_many(
     application = await session.get_one(Application, release.application_id)
     wanted = list(dict.fromkeys(device_ids))
     field = "device_id" if len(device_ids) == 1 else "device_ids"
-    devices = await _lock_devices(session, tenant_id=actor.tenant_id, device_ids=wanted)
+    devices = await lock_devices(session, tenant_id=actor.tenant_id, device_ids=wanted)
     _check_found(wanted, devices, field=field)
     await _check_not_deployed(
         session, application=application, devices=devices, field=field, wanted=wanted
@@ -189,20 +207,20 @@ async def create_many(
             for d in deployments
         ],
     )
-    connection = await session.connection()
-    for table, rows in (
-        (ContainerState.__table__, states),
-        (DeploymentEvent.__table__, events),
-    ):
-        if rows:
-            await connection.execute(insert(cast(Table, table)), rows)
+    await insert_rows(session, ContainerState, states)
+    await insert_rows(session, DeploymentEvent, events)
     for deployment in deployments:
         notify.mark(session, deployment.device_id)
     order = {d: i for i, d in enumerate(wanted)}
     return sorted(deployments, key=lambda d: order[d.device_id])
 
 
-async def _lock_devices(
+async def keep_release(session: AsyncSession, *, release_id: uuid.UUID) -> bool:
+    """Lock the release against deletion until the commit; False when it is already gone."""
+    return bool(await lock_shared(session, Release, [release_id]))
+
+
+async def lock_devices(
     session: AsyncSession, *, tenant_id: uuid.UUID, device_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, Device]:
     """The tenant's devices among `device_ids`, locked against deletion as db.lock_shared does
@@ -330,7 +348,7 @@ async def upgrade(
     deployment.release_id = target.id
     deployment.updated_at = utcnow()
     await session.flush()
-    await _reset_states(session, deployment=deployment)
+    await reset_states(session, deployment_ids=[deployment.id], release_id=target.id)
     await add_event(
         session,
         deployment_id=deployment.id,

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from edgedock.applications.models import Application
 from edgedock.deployments.models import Deployment
+from edgedock.deployments.schemas import UpgradeSkipped
 from edgedock.devices.models import Device
 from edgedock.pagination import matching
 from edgedock.releases.models import Release
@@ -114,3 +115,62 @@ async def upgrade_sources(session: AsyncSession, *, release: Release) -> list[Up
         .order_by(Release.created_at.desc(), Release.id)
     )
     return [UpgradeSource(r, v, n) for r, v, n in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Running:
+    deployment_id: uuid.UUID
+    release_id: uuid.UUID
+    version: str
+
+
+async def running(
+    session: AsyncSession, *, application_id: uuid.UUID, device_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Running]:
+    """Per device among `device_ids`: its deployment of the application, if it has one."""
+    rows = await session.execute(
+        select(Deployment.device_id, Deployment.id, Release.id, Release.version)
+        .join(Release, Release.id == Deployment.release_id)
+        .where(Deployment.device_id.in_(device_ids), Deployment.application_id == application_id)
+    )
+    return {device: Running(d, r, v) for device, d, r, v in rows}
+
+
+async def device_names(
+    session: AsyncSession, *, tenant_id: uuid.UUID, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    rows = await session.execute(
+        select(Device.id, Device.name).where(Device.tenant_id == tenant_id, Device.id.in_(ids))
+    )
+    return dict(rows.all())
+
+
+async def not_upgraded(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    source: Release,
+    target: Release,
+    device_ids: list[uuid.UUID],
+    upgraded: set[uuid.UUID],
+) -> list[UpgradeSkipped]:
+    """Why each of the devices named for an upgrade of `source` was not upgraded."""
+    rest = [d for d in dict.fromkeys(device_ids) if d not in upgraded]
+    if not rest:
+        return []
+    names = await device_names(session, tenant_id=tenant_id, ids=rest)
+    runs = await running(session, application_id=source.application_id, device_ids=rest)
+    skipped = []
+    for device_id in rest:
+        if device_id not in names:
+            reason = "no such device"
+        elif device_id not in runs:
+            reason = "the application is not deployed there"
+        elif runs[device_id].release_id == target.id:
+            reason = f"already runs {target.version}"
+        else:
+            reason = f"runs {runs[device_id].version}, not {source.version}"
+        skipped.append(
+            UpgradeSkipped(device_id=device_id, device=names.get(device_id), reason=reason)
+        )
+    return skipped
