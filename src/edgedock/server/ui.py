@@ -14,6 +14,7 @@ from edgedock.credentials import pages as credential_pages
 from edgedock.deployments import pages as deployment_pages
 from edgedock.devices import pages as device_pages
 from edgedock.releases import pages as release_pages
+from edgedock.rotation import pages as rotation_pages
 from edgedock.server import agent_downloads, web
 from edgedock.server.deps import Session
 from edgedock.server.web_auth import SignedIn
@@ -35,6 +36,7 @@ def install(app: FastAPI) -> None:
         home,
         token_pages.router,
         credential_pages.router,
+        rotation_pages.router,
         application_pages.router,
         release_pages.router,
         device_pages.router,
