@@ -252,7 +252,13 @@ def test_managed_containers_rebuilds_view_from_labels(
     spec = wire.ContainerSpec(id="api", name="api", image=pulled_image)
     name = _name()
     engine_id = agent_engine.create(
-        spec, device_id="dev-1", deployment_id="dep-3", name=name, spec_hash=spec_hash(spec)
+        spec,
+        device_id="dev-1",
+        deployment_id="dep-3",
+        name=name,
+        spec_hash=spec_hash(spec),
+        release_id="rel-3",
+        version="1.2.0",
     )
     agent_engine.start(engine_id)
     run_podman(engine.env, "create", "--name", _name(), pulled_image)  # not ours: not listed
@@ -278,6 +284,7 @@ def test_managed_containers_rebuilds_view_from_labels(
             engine_id=legacy_id,
             name=legacy_name,
             state="created",
+            image=pulled_image,
         ),
         ManagedContainer(
             device_id="dev-1",
@@ -287,6 +294,9 @@ def test_managed_containers_rebuilds_view_from_labels(
             engine_id=engine_id,
             name=name,
             state="running",
+            image=pulled_image,
+            release_id="rel-3",
+            version="1.2.0",
         ),
     ]
 

@@ -249,14 +249,14 @@ async def test_deploy_from_the_release_page_then_status_timeline_and_controls(we
     shown = (await web.get(deployment_page)).text
     escaped = message.replace('"', "&#34;")
     assert shown.count(escaped) >= 2, "the registry's message, in the table and the timeline"
-    assert "status-error" in shown and "pull_failed" in shown
+    assert "status-error" in shown and ">pull failed<" in shown
     devices = (await web.get("/devices")).text
     assert "online" in devices and "Podman Engine 5.4.2 (linux/amd64)" in devices
 
     stopped = await post_form(web, deployment_page, f"{deployment_page}/stop", {})
     assert stopped.status_code == 303
     assert (await api.get(f"/api/v1/deployments/{deployment_id}")).json()["desired"] == "stopped"
-    assert "stop_requested" in (await web.get(deployment_page)).text
+    assert ">stop requested<" in (await web.get(deployment_page)).text
     started = await post_form(web, deployment_page, f"{deployment_page}/start", {})
     assert started.status_code == 303
     assert (await api.get(f"/api/v1/deployments/{deployment_id}")).json()["desired"] == "started"
@@ -268,7 +268,9 @@ async def test_deploy_from_the_release_page_then_status_timeline_and_controls(we
     assert upgraded.status_code == 303
     assert (await api.get(f"/api/v1/deployments/{deployment_id}")).json()["version"] == "1.1.0"
 
-    deleted = await post_form(web, deployment_page, f"{deployment_page}/delete", {})
+    deleted = await post_form(
+        web, deployment_page, f"{deployment_page}/delete", {"confirm_device": "gw-1"}
+    )
     assert deleted.status_code == 303
     assert (await api.get(f"/api/v1/deployments/{deployment_id}")).status_code == 404
 
@@ -345,7 +347,7 @@ async def test_forms_against_another_tenants_resources_are_404_and_change_nothin
     for action, data in [
         (f"/image-credentials/{ids['credentials']}/delete", {"confirm_label": "x"}),
         (f"/deployments/{ids['deployment']}/stop", {}),
-        (f"/deployments/{ids['deployment']}/delete", {}),
+        (f"/deployments/{ids['deployment']}/delete", {"confirm_device": "gw-1"}),
         (f"/releases/{ids['release']}/deploy", {"device_id": ids["device"]}),
         (f"/devices/{ids['device']}/delete", {"confirm_name": "gw-1"}),
         (f"/applications/{ids['application']}/releases", {"version": "9.0.0"}),

@@ -55,6 +55,10 @@ class ManagedContainer:
     engine_id: str
     name: str
     state: str  # the engine's word: created, running, exited, paused, …
+    image: str = ""
+    # The release it was made for, from its labels (None on containers made before them).
+    release_id: str | None = None
+    version: str | None = None
 
 
 def spec_hash(spec: wire.ContainerSpec) -> str:
@@ -69,7 +73,13 @@ def spec_hash(spec: wire.ContainerSpec) -> str:
 
 
 def container_config(
-    spec: wire.ContainerSpec, *, device_id: str, deployment_id: str, spec_hash: str
+    spec: wire.ContainerSpec,
+    *,
+    device_id: str,
+    deployment_id: str,
+    spec_hash: str,
+    release_id: str | None = None,
+    version: str | None = None,
 ) -> dict[str, Any]:
     """The body of ``POST /containers/create`` for ``spec``, labelled for `managed_containers`."""
     exposed: dict[str, dict[str, Any]] = {}
@@ -100,6 +110,8 @@ def container_config(
             wire.LABEL_DEPLOYMENT: deployment_id,
             wire.LABEL_CONTAINER: spec.id,
             wire.LABEL_SPEC_HASH: spec_hash,
+            **({wire.LABEL_RELEASE: release_id} if release_id else {}),
+            **({wire.LABEL_VERSION: version} if version else {}),
         },
         "ExposedPorts": exposed,
         "HostConfig": host_config,
@@ -201,10 +213,17 @@ class Engine:
         deployment_id: str,
         name: str,
         spec_hash: str,
+        release_id: str | None = None,
+        version: str | None = None,
     ) -> str:
         """Create (not start) the container and return its engine id."""
         config = container_config(
-            spec, device_id=device_id, deployment_id=deployment_id, spec_hash=spec_hash
+            spec,
+            device_id=device_id,
+            deployment_id=deployment_id,
+            spec_hash=spec_hash,
+            release_id=release_id,
+            version=version,
         )
         with _translated(f"creating container {name}", self.url):
             created = self._api.create_container_from_config(config, name=name)
@@ -370,4 +389,7 @@ def _managed_container(row: dict[str, Any]) -> ManagedContainer:
         engine_id=str(row["Id"]),
         name=names[0].lstrip("/") if names else "",
         state=str(row.get("State", "")),
+        image=str(row.get("Image") or ""),
+        release_id=labels.get(wire.LABEL_RELEASE) or None,
+        version=labels.get(wire.LABEL_VERSION) or None,
     )

@@ -216,7 +216,7 @@ class Agent:
                 failed.add(key)
                 continue
             try:
-                pulled = self._execute(action, key in specs)
+                pulled = self._execute(action, specs[key][0] if key in specs else None)
             except (EngineUnavailable, ServerUnavailable, ServerRejected):
                 raise
             except (EngineError, ServerError) as exc:
@@ -232,6 +232,8 @@ class Agent:
         self._retries.keep_only(specs.keys() | failed)
         mine = planning.owned_by(self._engine.managed_containers(), desired.device_id)
         self._update_statuses(specs, mine)
+        wanted = {d.id for d in desired.deployments}
+        self._status.set_running([m for m in mine if m.deployment_id in wanted])
         self._flush_report()
         return False
 
@@ -260,8 +262,10 @@ class Agent:
                 )
             self._desired, self._etag = update.state, update.etag
 
-    def _execute(self, action: planning.Action, desired: bool) -> bool:
-        """Do one action; True when it was a pull that really downloaded."""
+    def _execute(self, action: planning.Action, deployment: wire.DeploymentSpec | None) -> bool:
+        """Do one action; True when it was a pull that really downloaded.
+
+        ``deployment`` is the desired deployment the action works towards, if any."""
         key = (action.deployment_id, action.container_id)
         match action:
             case planning.Pull():
@@ -274,6 +278,8 @@ class Agent:
                     deployment_id=action.deployment_id,
                     name=action.name,
                     spec_hash=action.spec_hash,
+                    release_id=deployment.release_id if deployment else None,
+                    version=deployment.version if deployment else None,
                 )
                 self._status.event(key, "created", f"created container {action.name}")
             case planning.Start():
@@ -287,7 +293,7 @@ class Agent:
             case planning.Remove():
                 log.info("removing %s (%s)", action.name or action.target, action.reason)
                 self._engine.remove(action.target)
-                if desired:
+                if deployment is not None:
                     message = f"removed container {action.name} ({action.reason})"
                     self._status.event(key, "removed", message)
         return False

@@ -1,4 +1,8 @@
-"""Web pages for deployments: the list, and one deployment's status, timeline and controls."""
+"""Web pages for deployments: the list, and one deployment's status, timeline and controls.
+
+A deployment's page follows its device by itself: the browser fetches `/live` (the part that
+changes, as an HTML fragment with an ETag) every few seconds, with no script but our own.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edgedock.applications import service as application_service
@@ -14,6 +18,7 @@ from edgedock.deployments import api as deployments_api
 from edgedock.deployments import service as deployment_service
 from edgedock.errors import EdgedockError, Invalid
 from edgedock.pagination import MAX_CURSOR_LENGTH
+from edgedock.read import deployment_page
 from edgedock.read import deployments as deployment_reading
 from edgedock.releases import service as release_service
 from edgedock.server import forms, web
@@ -57,17 +62,18 @@ async def _detail(
     deployment = await deployment_service.get(
         session, tenant_id=tenant_id, deployment_id=deployments_api.parse_id(deployment_id)
     )
-    read = await deployment_reading.read_one(session, deployment)
-    events = await deployment_reading.events(session, deployment=deployment, limit=100)
+    page = await deployment_page.read_page(session, deployment)
     application = await application_service.get(
-        session, tenant_id=tenant_id, application_id=read.application_id
+        session, tenant_id=tenant_id, application_id=page.deployment.application_id
     )
     releases = await release_service.search(session, application=application, limit=50)
     context = {
-        "d": read,
-        "events": events,
+        "p": page,
+        "etag": deployment_page.fingerprint(_live_html(page)),
         "upgrades": [
-            ReleaseOption(str(r.id), r.version) for r in releases.items if r.id != read.release_id
+            ReleaseOption(str(r.id), r.version)
+            for r in releases.items
+            if r.id != page.deployment.release_id
         ],
         "errors": errors or {},
     }
@@ -76,11 +82,32 @@ async def _detail(
     )
 
 
+def _live_html(page: deployment_page.DeploymentPage) -> str:
+    return web.templates.get_template("deployments/_live_page.html").render({"p": page})
+
+
 @router.get("/{deployment_id}")
 async def show_deployment(
     request: Request, deployment_id: str, session: Session, user: SignedIn
 ) -> Response:
     return await _detail(request, session, user, deployment_id)
+
+
+@router.get("/{deployment_id}/live")
+async def show_deployment_live(
+    request: Request, deployment_id: str, session: Session, user: SignedIn
+) -> Response:
+    """The changing part of the page; 304 while it is what the browser already shows."""
+    deployment = await deployment_service.get(
+        session,
+        tenant_id=user.actor.tenant_id,
+        deployment_id=deployments_api.parse_id(deployment_id),
+    )
+    html = _live_html(await deployment_page.read_page(session, deployment))
+    etag = deployment_page.fingerprint(html)
+    if request.headers.get("if-none-match") == etag:
+        return web.secure_headers(Response(status_code=304, headers={"ETag": etag}))
+    return web.secure_headers(HTMLResponse(html, headers={"ETag": etag}))
 
 
 async def _set_desired(
@@ -143,9 +170,22 @@ async def upgrade_deployment(
 async def delete_deployment(
     request: Request, deployment_id: str, session: Session, user: SignedIn, form: CheckedForm
 ) -> Response:
-    await deployment_service.delete(
-        session, actor=user.actor, deployment_id=deployments_api.parse_id(deployment_id)
+    """The device's name typed is the confirmation, checked here as well as in the form."""
+    deployment = await deployment_service.get(
+        session,
+        tenant_id=user.actor.tenant_id,
+        deployment_id=deployments_api.parse_id(deployment_id),
     )
+    read = await deployment_reading.read_one(session, deployment)
+    if text(form, "confirm_device").strip() != read.device:
+        error = f"Type the device name “{read.device}” exactly to delete this deployment."
+        return await _detail(
+            request, session, user, deployment_id, errors={"confirm_device": error}, status=422
+        )
+    await deployment_service.delete(session, actor=user.actor, deployment_id=deployment.id)
     return web.redirect(
-        request, "/deployments", flash="Deployment deleted: the device removes its containers."
+        request,
+        "/deployments",
+        flash=f"Deployment of {read.application} on “{read.device}” deleted: "
+        "the device removes its containers.",
     )

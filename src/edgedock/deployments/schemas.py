@@ -41,6 +41,7 @@ class ContainerStateRead(BaseModel):
     name: str
     image: str
     needs_credentials: bool
+    credentials_id: uuid.UUID | None = None
     credentials_label: str | None
     credentials_deleted: bool
     status: ContainerStatus

@@ -111,6 +111,7 @@ def to_read(loaded: Loaded) -> DeploymentRead:
                 name=c.name,
                 image=c.image,
                 needs_credentials=needs_credentials(c),
+                credentials_id=c.image_credentials_id,
                 credentials_label=c.credentials_label,
                 credentials_deleted=c.credentials_deleted_at is not None,
                 status=state.status if state else "pending",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib.resources import files
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from edgedock.applications import pages as application_pages
@@ -26,6 +26,15 @@ home = APIRouter(include_in_schema=False)
 @home.get("/")
 async def show_home(request: Request, session: Session, user: SignedIn) -> Response:
     return web.redirect(request, "/image-credentials")
+
+
+@home.get("/favicon.ico")
+async def get_favicon() -> Response:
+    """Browsers ask for /favicon.ico before they read the page's icon link: the same SVG."""
+    icon = files("edgedock.server") / "static" / "favicon.svg"
+    return FileResponse(
+        str(icon), media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"}
+    )
 
 
 def install(app: FastAPI) -> None:

@@ -50,6 +50,42 @@ def format_time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def format_time_exact(value: datetime | None) -> str:
+    """To the second: for timelines and reports, where the order of events matters."""
+    if value is None:
+        return "—"
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def event_words(kind: str) -> str:
+    """A timeline kind as a person reads it: `pull_failed` → `pull failed`."""
+    return EVENT_WORDS.get(kind) or kind.replace("_", " ").replace(".", " ")
+
+
+EVENT_WORDS = {
+    "deployed": "deployed",
+    "upgrade_requested": "upgrade requested",
+    "start_requested": "start requested",
+    "stop_requested": "stop requested",
+    "pull_failed": "pull failed",
+    "pulled": "image pulled",
+    "created": "container created",
+    "started": "container started",
+    "stopped": "container stopped",
+    "removed": "container removed",
+    "create_failed": "create failed",
+    "start_failed": "start failed",
+    "stop_failed": "stop failed",
+    "remove_failed": "remove failed",
+    "status_pending": "now pending",
+    "status_pulling": "now pulling",
+    "status_created": "now created",
+    "status_running": "now running",
+    "status_stopped": "now stopped",
+    "status_error": "now in error",
+}
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("edgedock.server", "templates"),
@@ -59,6 +95,8 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["when"] = format_time
+    env.filters["when_exact"] = format_time_exact
+    env.filters["event_words"] = event_words
     env.filters["iso"] = lambda value: value.isoformat() if value else ""
     env.filters["dom_id"] = lambda name: re.sub(r"[^A-Za-z0-9_-]+", "-", str(name)).strip("-")
     return env

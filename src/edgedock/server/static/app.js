@@ -35,3 +35,46 @@ document.addEventListener("submit", (event) => {
     document.getElementById(toggle.dataset.togglePassword).type = "password";
   }
 });
+
+// A deployment's page follows its device: the part marked data-live is fetched again every
+// few seconds (304 while unchanged) and replaced when the server has something new.
+(() => {
+  const live = document.querySelector("[data-live]");
+  if (!live) return;
+  const every = 2000;
+  let etag = live.dataset.etag || null;
+  const stop = (text) => {
+    const note = document.createElement("p");
+    note.className = "flash";
+    note.setAttribute("role", "status");
+    note.textContent = text;
+    live.prepend(note);
+  };
+  const poll = async () => {
+    if (!document.hidden) {
+      try {
+        const headers = etag ? { "If-None-Match": etag } : {};
+        const answer = await fetch(live.dataset.live, {
+          headers, cache: "no-store", credentials: "same-origin", redirect: "manual",
+        });
+        if (answer.type === "opaqueredirect" || answer.status === 401) {
+          stop("Signed out: reload the page to sign in again.");
+          return;
+        }
+        if (answer.status === 404) {
+          stop("This deployment no longer exists.");
+          return;
+        }
+        if (answer.status === 200) {
+          live.innerHTML = await answer.text();
+          etag = answer.headers.get("ETag");
+          live.dataset.etag = etag || "";
+        }
+      } catch (error) {
+        // The server is out of reach for now: the next poll tries again.
+      }
+    }
+    setTimeout(poll, every);
+  };
+  setTimeout(poll, every);
+})();
