@@ -61,9 +61,7 @@ def to_read(registry: BrokeredRegistry, *, public_url: str, accounts: int = 0) -
         issuer=registry.issuer,
         realm=realm,
         bundle_url=f"{public_url}/api/v1/registries/{registry.id}/bundle.pem",
-        configuration=configuration(
-            realm=realm, service=registry.service, issuer=registry.issuer
-        ),
+        configuration=configuration(realm=realm, service=registry.service, issuer=registry.issuer),
         created_at=registry.created_at,
         created_by=registry.created_by,
         accounts=accounts,

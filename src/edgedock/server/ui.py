@@ -13,6 +13,7 @@ from edgedock.audit import pages as audit_pages
 from edgedock.credentials import pages as credential_pages
 from edgedock.deployments import pages as deployment_pages
 from edgedock.devices import pages as device_pages
+from edgedock.registries import pages as registry_pages
 from edgedock.releases import pages as release_pages
 from edgedock.rotation import pages as rotation_pages
 from edgedock.server import agent_downloads, web
@@ -50,6 +51,7 @@ def install(app: FastAPI) -> None:
         release_pages.router,
         device_pages.router,
         deployment_pages.router,
+        registry_pages.router,
         audit_pages.router,
         agent_downloads.router,
     ):
