@@ -46,6 +46,20 @@ def agent(
         int, typer.Option(min=1, max=300, help="Seconds one long poll may wait for a change.")
     ] = 30,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+    retry_after: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            max=3600,
+            help="Seconds before the first retry of a failed pull; each retry doubles it.",
+        ),
+    ] = 2.0,
+    retry_at_most: Annotated[
+        float,
+        typer.Option(
+            min=0.1, max=86400, help="The longest wait between two retries of a failed pull."
+        ),
+    ] = 300.0,
 ) -> None:
     """Pull, run and report this device's deployments; credentials are used for one pull only."""
     if ctx.invoked_subcommand is not None:
@@ -58,6 +72,7 @@ def agent(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
+        from edgedock.agent.backoff import BackoffPolicy
         from edgedock.agent.engine import Engine
         from edgedock.agent.errors import AgentError
         from edgedock.agent.loop import Agent, run_until_signalled
@@ -78,7 +93,8 @@ def agent(
     except AgentError as exc:
         fail(f"--engine {engine}: {exc}")
     with ServerClient(server, token=token, token_file=token_file) as client, engine_client:
-        run_until_signalled(Agent(client, engine_client, poll_wait=poll_wait))
+        backoff = BackoffPolicy(initial=retry_after, maximum=max(retry_after, retry_at_most))
+        run_until_signalled(Agent(client, engine_client, poll_wait=poll_wait, pull_backoff=backoff))
 
 
 @app.command("install-service")
