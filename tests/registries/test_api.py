@@ -268,3 +268,25 @@ async def _desired(app, device):
         response = await agent.get("/device/v1/desired-state")
     assert response.status_code == 200
     return response.json()
+
+
+async def test_release_and_deployment_reads_show_brokered_containers(api):
+    await helpers.registry(api)
+    release, device, deployment = await helpers.brokered_deployment(api)
+    read = (await api.get(f"/api/v1/releases/{release['id']}")).json()
+    (container,) = read["containers"]
+    assert container["brokered"] is True and container["image_credentials"] is None
+    state = (await api.get(f"/api/v1/deployments/{deployment['id']}")).json()
+    (container,) = state["containers"]
+    assert container["brokered"] is True and container["needs_credentials"] is True
+
+
+async def test_public_image_elsewhere_is_not_brokered(api):
+    await helpers.registry(api)
+    release, _device, deployment = await helpers.brokered_deployment(
+        api, image="docker.io/library/busybox:1.36"
+    )
+    read = (await api.get(f"/api/v1/releases/{release['id']}")).json()
+    assert read["containers"][0]["brokered"] is False
+    state = (await api.get(f"/api/v1/deployments/{deployment['id']}")).json()
+    assert state["containers"][0]["needs_credentials"] is False

@@ -76,3 +76,14 @@ async def test_other_tenant_gets_404_on_registry_pages(web, other_web, api):
     location = await _brokered(web)
     assert (await other_web.get(location)).status_code == 404
     assert (await other_web.get(f"{location}/bundle.pem")).status_code == 404
+
+
+async def test_release_and_deployment_pages_show_brokered(web, api):
+    from tests.registries import helpers
+
+    await helpers.registry(api)
+    release, _device, deployment = await helpers.brokered_deployment(api)
+    for page in (f"/releases/{release['id']}", f"/deployments/{deployment['id']}"):
+        response = await web.get(page)
+        assert response.status_code == 200, page
+        assert ">brokered</span>" in response.text, page

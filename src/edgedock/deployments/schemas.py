@@ -41,6 +41,8 @@ class ContainerStateRead(BaseModel):
     name: str
     image: str
     needs_credentials: bool
+    # Pulled with a pull secret from a brokered registry, no stored credentials needed.
+    brokered: bool = False
     credentials_id: uuid.UUID | None = None
     credentials_label: str | None
     credentials_deleted: bool

@@ -23,6 +23,7 @@ from edgedock.deployments.schemas import (
 )
 from edgedock.devices.models import Device
 from edgedock.pagination import Keyset, Page, SortKey
+from edgedock.read import brokered
 from edgedock.read.desired_state import needs_credentials
 from edgedock.releases.models import Release, ReleaseContainer
 
@@ -44,6 +45,8 @@ class Loaded:
     application: Application
     containers: list[ReleaseContainer]
     states: dict[uuid.UUID, ContainerState]
+    # The tenant's brokered registries (host → id): their containers pull with a pull secret.
+    brokered_hosts: brokered.Hosts | None = None
 
 
 async def load(session: AsyncSession, deployments: list[Deployment]) -> list[Loaded]:
@@ -76,6 +79,7 @@ async def load(session: AsyncSession, deployments: list[Deployment]) -> list[Loa
         select(ContainerState).where(ContainerState.deployment_id.in_([d.id for d in deployments]))
     ):
         states[s.deployment_id][s.container_id] = s
+    hosts = await brokered.hosts(session, {d.tenant_id for d in deployments})
     return [
         Loaded(
             d,
@@ -84,6 +88,7 @@ async def load(session: AsyncSession, deployments: list[Deployment]) -> list[Loa
             releases[d.release_id][1],
             containers[d.release_id],
             states[d.id],
+            hosts,
         )
         for d in deployments
     ]
@@ -105,12 +110,20 @@ def to_read(loaded: Loaded) -> DeploymentRead:
     containers = []
     for c in loaded.containers:
         state = loaded.states.get(c.id)
+        via = brokered.registry_for(
+            loaded.brokered_hosts or {},
+            tenant_id=loaded.deployment.tenant_id,
+            image_domain=c.image_domain,
+            image_credentials_id=c.image_credentials_id,
+        )
+        is_brokered = via is not None and c.credentials_deleted_at is None
         containers.append(
             ContainerStateRead(
                 id=c.id,
                 name=c.name,
                 image=c.image,
-                needs_credentials=needs_credentials(c),
+                needs_credentials=needs_credentials(c, brokered=is_brokered),
+                brokered=is_brokered,
                 credentials_id=c.image_credentials_id,
                 credentials_label=c.credentials_label,
                 credentials_deleted=c.credentials_deleted_at is not None,

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from edgedock import container_spec
 from edgedock.applications.models import Application
 from edgedock.credentials.models import ImageCredential
+from edgedock.read import brokered
 from edgedock.releases.models import Release, ReleaseContainer
 from edgedock.releases.schemas import ContainerRead, CredentialsRef, ReleaseRead, ReleaseWarning
 
@@ -34,9 +35,13 @@ async def to_read(
     if ids:
         rows = await session.scalars(select(ImageCredential).where(ImageCredential.id.in_(ids)))
         credentials = {c.id: c for c in rows.all()}
+    hosts = await brokered.hosts(session, {application.tenant_id})
     items = []
     for release in releases:
-        containers = [_container(c, credentials) for c in release.containers]
+        containers = [
+            _container(c, credentials, hosts, tenant_id=application.tenant_id)
+            for c in release.containers
+        ]
         items.append(
             ReleaseRead(
                 id=release.id,
@@ -53,9 +58,20 @@ async def to_read(
 
 
 def _container(
-    container: ReleaseContainer, credentials: dict[uuid.UUID, ImageCredential]
+    container: ReleaseContainer,
+    credentials: dict[uuid.UUID, ImageCredential],
+    hosts: brokered.Hosts,
+    *,
+    tenant_id: uuid.UUID,
 ) -> ContainerRead:
+    via = brokered.registry_for(
+        hosts,
+        tenant_id=tenant_id,
+        image_domain=container.image_domain,
+        image_credentials_id=container.image_credentials_id,
+    )
     return ContainerRead(
+        brokered=via is not None and container.credentials_deleted_at is None,
         id=container.id,
         name=container.name,
         image=container.image,

@@ -91,6 +91,8 @@ class ContainerRead(ContainerSettings):
     registry: str = Field(description="The registry domain the image is pulled from.")
     image_credentials_id: uuid.UUID | None
     image_credentials: CredentialsRef | None
+    # On one of the tenant's brokered registries: devices pull it with a pull secret.
+    brokered: bool = False
 
 
 WarningCode = Literal[
