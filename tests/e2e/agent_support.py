@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from edgedock.agent.backoff import PULL_BACKOFF, BackoffPolicy
 from edgedock.agent.engine import Engine
 from edgedock.agent.loop import Agent
 from edgedock.agent.server_client import ServerClient
@@ -92,13 +93,16 @@ class AgentThread:
     engine_url: str
     poll_wait: float = 2.0
     engine: Engine | None = None
+    pull_backoff: BackoffPolicy = PULL_BACKOFF
     agent: Agent = field(init=False)
     thread: threading.Thread = field(init=False)
 
     def __post_init__(self) -> None:
         self.client = ServerClient(self.server.url, token=self.token)
         self.engine = self.engine or Engine(self.engine_url)
-        self.agent = Agent(self.client, self.engine, poll_wait=self.poll_wait)
+        self.agent = Agent(
+            self.client, self.engine, poll_wait=self.poll_wait, pull_backoff=self.pull_backoff
+        )
         self.thread = threading.Thread(target=self.agent.run, daemon=True, name="edgedock-agent")
 
     def start(self) -> AgentThread:

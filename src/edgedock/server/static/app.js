@@ -66,7 +66,15 @@ document.addEventListener("submit", (event) => {
           return;
         }
         if (answer.status === 200) {
-          live.innerHTML = await answer.text();
+          const fresh = document.createElement("template");
+          fresh.innerHTML = await answer.text();
+          const release = fresh.content.querySelector("[data-live-release]");
+          if (release && release.dataset.liveRelease !== live.dataset.release) {
+            // Upgraded meanwhile (a replace, another operator): the controls change too.
+            window.location.reload();
+            return;
+          }
+          live.replaceChildren(fresh.content);
           etag = answer.headers.get("ETag");
           live.dataset.etag = etag || "";
         }
