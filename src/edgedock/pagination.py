@@ -171,3 +171,19 @@ def matching(
         raise Invalid("q must be valid text", field="q")
     escaped = fold(q.strip()).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return stmt.where(or_(*(column.like(f"%{escaped}%", escape="\\") for column in columns)))
+
+
+def named(
+    stmt: Select[Any],
+    value: str | None,
+    column: ColumnElement[str] | InstrumentedAttribute[str],
+    *,
+    field: str,
+) -> Select[Any]:
+    """Keep the row whose folded key `column` equals `value` folded: the exact `?name=` filter
+    (names are unique under that key, so it finds one row or none)."""
+    if value is None:
+        return stmt
+    if has_lone_surrogate(value) or "\x00" in value:
+        raise Invalid(f"{field} must be valid text", field=field)
+    return stmt.where(column == fold(value.strip()))

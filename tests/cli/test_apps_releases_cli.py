@@ -35,7 +35,7 @@ def test_apps_create_list_show_delete(live_server):
     listed = live_server.cli("apps", "list", "-q", name, check=True).stdout.splitlines()
     assert listed[0].split() == ["ID", "NAME", "RELEASES", "CREATED"]
     assert listed[1].split()[:3] == [app_id, name, "0"]
-    shown = json.loads(live_server.cli("apps", "show", app_id, "--json", check=True).stdout)
+    shown = json.loads(live_server.cli("apps", "show", app_id, "-o", "json", check=True).stdout)
     assert (shown["description"], shown["releases"]) == ("web shop", [])
     duplicate = live_server.cli("apps", "create", "--name", name.upper())
     assert duplicate.returncode != 0 and "409 duplicate_name" in duplicate.stderr
@@ -85,7 +85,7 @@ def test_releases_create_from_shown_release_on_stdin_makes_new_version(live_serv
         input=json.dumps({"containers": [{"name": "web", "image": "nginx:1.27"}]}),
         check=True,
     ).stdout.strip()
-    shown = live_server.cli("releases", "show", first, "--json", check=True).stdout
+    shown = live_server.cli("releases", "show", first, "-o", "json", check=True).stdout
     second = live_server.cli(
         "releases", "create", app_id, "--version", "1.0.1", "-f", "-", input=shown, check=True
     ).stdout.strip()
@@ -124,7 +124,7 @@ def test_audit_filters_by_credentials_and_never_shows_password(live_server):
     )
     events = json.loads(
         live_server.cli(
-            "audit", "--credentials", creds_id, "--since", "1h", "--json", check=True
+            "audit", "--credentials", creds_id, "--since", "1h", "-o", "json", check=True
         ).stdout
     )
     assert [e["action"] for e in events] == [

@@ -61,7 +61,7 @@ def test_credentials_list_shows_table_with_fingerprint(live_server):
     ]
     assert [line.split()[1] for line in lines[1:]] == ["ListAlpha", "ListBeta"]
     assert all(len(line.split()[4]) == 19 for line in lines[1:])
-    found = live_server.cli("credentials", "list", "--json", "-q", "listalp", check=True).stdout
+    found = live_server.cli("credentials", "list", "-o", "json", "-q", "listalp", check=True).stdout
     assert [c["label"] for c in json.loads(found)] == ["ListAlpha"]
 
 

@@ -32,7 +32,7 @@ def test_create_with_registry_and_expiry_then_show(live_server):
     )
     assert result.returncode == 0, result.stderr
     credential_id = result.stdout.strip()
-    shown = live_server.cli("credentials", "show", credential_id, "--json", check=True).stdout
+    shown = live_server.cli("credentials", "show", credential_id, "-o", "json", check=True).stdout
     body = json.loads(shown)
     assert body["registry"] == "ghcr.io"
     assert body["expires_at"].startswith("2099-03-01T00:00:00")
@@ -59,7 +59,7 @@ def test_list_filters_by_state(live_server):
 
     def listed(state: str) -> list[str]:
         out = live_server.cli(
-            "credentials", "list", "--json", "-q", tag, "--state", state, check=True
+            "credentials", "list", "-o", "json", "-q", tag, "--state", state, check=True
         ).stdout
         return [c["label"] for c in json.loads(out)]
 

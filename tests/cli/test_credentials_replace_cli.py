@@ -53,7 +53,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(live_server):
     assert f"gw-{tag}" in result.stdout
     assert "1 release(s) in 1 application(s), 1 deployment(s)" in result.stdout
     assert "dry run: nothing was changed" in result.stderr
-    shown = json.loads(live_server.cli("credentials", "show", old["id"], "--json").stdout)
+    shown = json.loads(live_server.cli("credentials", "show", old["id"], "-o", "json").stdout)
     assert [u["version"] for u in shown["used_by"]] == ["1.0.0"]
 
 
@@ -67,7 +67,8 @@ def test_json_output_then_real_run_with_a_given_version(live_server):
         new["id"],
         "--version",
         f"{release['id']}=1.1.0",
-        "--json",
+        "-o",
+        "json",
     )
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
@@ -86,7 +87,7 @@ def test_errors_are_one_line_on_stderr(live_server):
     bad = live_server.cli(
         "credentials", "replace", old["id"], "--with", new["id"], "--version", "x"
     )
-    assert bad.returncode == 1 and "RELEASE_ID=VERSION" in bad.stderr
+    assert bad.returncode == 1 and "RELEASE=VERSION" in bad.stderr
     taken = live_server.cli(
         "credentials",
         "replace",
@@ -101,5 +102,5 @@ def test_errors_are_one_line_on_stderr(live_server):
 
 def test_replace_help_names_every_option(live_server):
     result = live_server.cli("credentials", "replace", "--help", check=True)
-    for option in ("--with", "--dry-run", "--force", "--check", "--version", "--json"):
+    for option in ("--with", "--dry-run", "--force", "--check", "--version", "--output"):
         assert option in result.stdout

@@ -40,13 +40,13 @@ def test_devices_create_writes_token_file_owner_only(live_server, tmp_path):
 def test_deploy_lifecycle_from_the_cli(live_server):
     v1, v2 = _release(live_server, "cli-deploy-app")
     device = json.loads(
-        live_server.cli("devices", "create", "--name", "cli-gw", "--json", check=True).stdout
+        live_server.cli("devices", "create", "--name", "cli-gw", "-o", "json", check=True).stdout
     )
     deployment_id = live_server.cli(
         "deploy", "create", "--release", v1["id"], "--device", device["id"], check=True
     ).stdout.strip()
     shown = live_server.cli("deploy", "show", deployment_id, check=True).stdout
-    assert "cli-deploy-app 1.0.0" in shown and "pending" in shown
+    assert "cli-deploy-app@1.0.0" in shown and "pending" in shown
     assert "stopped" in live_server.cli("deploy", "stop", deployment_id, check=True).stdout
     upgraded = live_server.cli(
         "deploy", "upgrade", deployment_id, "--release", v2["id"], check=True
@@ -69,7 +69,7 @@ def test_deploy_create_to_several_devices_at_once(live_server):
     ids = [
         json.loads(
             live_server.cli(
-                "devices", "create", "--name", f"cli-bulk-{i}", "--json", check=True
+                "devices", "create", "--name", f"cli-bulk-{i}", "-o", "json", check=True
             ).stdout
         )["id"]
         for i in range(3)
@@ -84,7 +84,7 @@ def test_deploy_create_to_several_devices_at_once(live_server):
 def test_devices_reissue_token_prints_the_new_one_and_the_old_one_stops(live_server, tmp_path):
     device = json.loads(
         live_server.cli(
-            "devices", "create", "--name", "cli-gw-reissue", "--json", check=True
+            "devices", "create", "--name", "cli-gw-reissue", "-o", "json", check=True
         ).stdout
     )
     with live_server.api(device["token"]) as old:

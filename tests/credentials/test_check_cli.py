@@ -70,7 +70,7 @@ def test_check_json_and_push_warning(checking_server, bearer_registry):
         checking_server, "cli-pusher", "pusher", bearer_registry.users["pusher"]
     )
     done = checking_server.cli(
-        "credentials", "check", credential_id, "--image", bearer_registry.image, "--json"
+        "credentials", "check", credential_id, "--image", bearer_registry.image, "-o", "json"
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["can_push"] is True

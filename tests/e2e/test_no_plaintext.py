@@ -143,9 +143,9 @@ def test_planted_password_is_found_nowhere(live_server):
         api.get("/api/v1/audit-events", params={"credentials_id": credential_id})
     for args in [
         ("credentials", "list"),
-        ("credentials", "list", "--json"),
+        ("credentials", "list", "-o", "json"),
         ("credentials", "show", credential_id),
-        ("credentials", "show", credential_id, "--json"),
+        ("credentials", "show", credential_id, "-o", "json"),
         ("credentials", "delete", credential_id),
         ("credentials", "delete", credential_id, "--force"),
     ]:

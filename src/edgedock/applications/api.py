@@ -38,11 +38,18 @@ async def search_applications(
     session: Session,
     actor: CurrentActor,
     q: Annotated[str | None, Query(max_length=200)] = None,
+    name: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Exactly this name (case-insensitively): at most one application.",
+        ),
+    ] = None,
     limit: int = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
 ) -> Page[ApplicationRead]:
     return await application_service.search(
-        session, tenant_id=actor.tenant_id, q=q, limit=limit, cursor=cursor
+        session, tenant_id=actor.tenant_id, q=q, name=name, limit=limit, cursor=cursor
     )
 
 

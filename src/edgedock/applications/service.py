@@ -14,7 +14,7 @@ from edgedock.applications.schemas import ApplicationCreate, ApplicationRead
 from edgedock.audit import service as audit_service
 from edgedock.db import find_owned, insert_unique, lock_owned
 from edgedock.errors import Conflict, NotFound
-from edgedock.pagination import Keyset, Page, SortKey, matching
+from edgedock.pagination import Keyset, Page, SortKey, matching, named
 from edgedock.read import in_use
 from edgedock.releases import service as release_service
 from edgedock.text import fold
@@ -110,12 +110,14 @@ async def search(
     *,
     tenant_id: uuid.UUID,
     q: str | None = None,
+    name: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> Page[ApplicationRead]:
-    """Ordered by name, case-insensitively; `q` matches name or description."""
+    """Ordered by name, case-insensitively; `q` matches name or description, `name` is exact."""
     stmt = select(Application).where(Application.tenant_id == tenant_id)
     stmt = matching(stmt, q, Application.name_key, func.lower(Application.description))
+    stmt = named(stmt, name, Application.name_key, field="name")
     stmt = ORDER.apply(stmt, cursor=cursor, limit=limit)
     page, next_cursor = ORDER.split((await session.scalars(stmt)).all(), limit=limit)
     counts = await release_service.counts(session, application_ids=[a.id for a in page])

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from edgedock.cli.output import fail, print_table
+from edgedock.cli.output import Column, OutputFormat, OutputOption, emit_list, fail, note
 from edgedock.cli.server_extra import needs_server_extra
 
 if TYPE_CHECKING:
@@ -75,7 +75,9 @@ def run_in_transaction(work: Callable[[AsyncSession, Keyring], Awaitable[T]]) ->
 
 
 @tenants.command("create")
-def create_tenant(slug: str) -> None:
+def create_tenant(
+    slug: Annotated[str, typer.Argument(help="Lower-case letters, digits and '-'.")],
+) -> None:
     """Create a tenant and print its first admin API token, alone on stdout."""
     from edgedock.tenants import service as tenant_service
     from edgedock.tokens import service as token_service
@@ -89,16 +91,21 @@ def create_tenant(slug: str) -> None:
 
 
 @tenants.command("list")
-def list_tenants() -> None:
+def list_tenants(output: OutputOption = OutputFormat.table) -> None:
+    """Every tenant, with its id."""
     from edgedock.tenants import service as tenant_service
 
     async def work(session: AsyncSession, _keyring: Keyring) -> list[dict[str, object]]:
         return [
-            {"slug": t.slug, "id": t.id, "created": t.created_at}
+            {"slug": t.slug, "id": t.id, "created_at": t.created_at}
             for t in await tenant_service.search(session)
         ]
 
-    print_table(run_in_transaction(work), [("slug", "SLUG"), ("id", "ID"), ("created", "CREATED")])
+    emit_list(
+        run_in_transaction(work),
+        output,
+        [Column("slug", "SLUG"), Column("id", "ID"), Column("created_at", "CREATED")],
+    )
 
 
 @tokens.command("create")
@@ -119,7 +126,11 @@ def create_token(
 
 
 @tokens.command("list")
-def list_tokens(tenant: Annotated[str, typer.Option(help="The tenant's slug.")]) -> None:
+def list_tokens(
+    tenant: Annotated[str, typer.Option(help="The tenant's slug.")],
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """A tenant's API tokens (never the tokens themselves): when made, last used, revoked."""
     from edgedock.tenants import service as tenant_service
     from edgedock.tokens import service as token_service
 
@@ -129,29 +140,32 @@ def list_tokens(tenant: Annotated[str, typer.Option(help="The tenant's slug.")])
             {
                 "id": t.id,
                 "name": t.name,
-                "created": t.created_at,
-                "last_used": t.last_used_at,
-                "revoked": t.revoked_at,
+                "created_at": t.created_at,
+                "last_used_at": t.last_used_at,
+                "revoked_at": t.revoked_at,
             }
             for t in await token_service.search(session, tenant_id=row.id)
         ]
 
-    print_table(
+    emit_list(
         run_in_transaction(work),
+        output,
         [
-            ("id", "ID"),
-            ("name", "NAME"),
-            ("created", "CREATED"),
-            ("last_used", "LAST USED"),
-            ("revoked", "REVOKED"),
+            Column("id", "ID"),
+            Column("name", "NAME"),
+            Column("created_at", "CREATED"),
+            Column("last_used_at", "LAST USED"),
+            Column("revoked_at", "REVOKED"),
         ],
     )
 
 
 @tokens.command("revoke")
 def revoke_token(
-    token_id: str, tenant: Annotated[str, typer.Option(help="The tenant's slug.")]
+    token_id: Annotated[str, typer.Argument(help="The token's id (from `tokens list`).")],
+    tenant: Annotated[str, typer.Option(help="The tenant's slug.")],
 ) -> None:
+    """Revoke an API token: it stops working at once."""
     import uuid
 
     from edgedock.tenants import service as tenant_service
@@ -167,7 +181,7 @@ def revoke_token(
         await token_service.revoke(session, tenant_id=row.id, token_id=parsed)
 
     run_in_transaction(work)
-    typer.echo(f"revoked {token_id}", err=True)
+    note(f"revoked {token_id}")
 
 
 @keys.command("init")
@@ -222,7 +236,7 @@ def rotate_keys() -> None:
 
 
 @keys.command("retire")
-def retire_key(key_id: str) -> None:
+def retire_key(key_id: Annotated[str, typer.Argument(help="The key's id, e.g. k1.")]) -> None:
     """Remove a key from the key file once no stored secret uses it."""
     from edgedock.config import load_settings
     from edgedock.credentials import service as credential_service
@@ -251,7 +265,9 @@ def retire_key(key_id: str) -> None:
 
 
 @keys.command("generate")
-def generate_key_entry(key_id: str) -> None:
+def generate_key_entry(
+    key_id: Annotated[str, typer.Argument(help="The new key's id, e.g. k2.")],
+) -> None:
     """Print a new `id:base64key` entry to append to EDGEDOCK_SECRET_KEYS."""
     from edgedock.crypto import format_key, generate_key
 
@@ -274,7 +290,11 @@ def _next_key_id(existing: list[str]) -> str:
 
 
 @db.command("upgrade")
-def upgrade_database(revision: str = "head") -> None:
+def upgrade_database(
+    revision: Annotated[
+        str, typer.Argument(help="The migration to reach; head is the newest.")
+    ] = "head",
+) -> None:
     """Apply the migrations to the configured database."""
     from edgedock.config import load_settings
     from edgedock.migrations import upgrade

@@ -8,8 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from edgedock.cli import client
-from edgedock.cli.output import fail, print_json, print_table
+from edgedock.cli import client, resolve
+from edgedock.cli.completion import complete_credentials, complete_devices
+from edgedock.cli.output import Column, OutputFormat, OutputOption, emit_list, fail
 
 _RELATIVE = re.compile(r"([0-9]+)([smhd])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -30,9 +31,19 @@ def parse_time(value: str, *, now: datetime | None = None) -> str:
 
 def audit(
     credentials: Annotated[
-        str | None, typer.Option("--credentials", help="Only events about these credentials.")
+        str | None,
+        typer.Option(
+            "--credentials",
+            help="Only events about these credentials (label or id).",
+            autocompletion=complete_credentials,
+        ),
     ] = None,
-    device: Annotated[str | None, typer.Option("--device", help="Only this device's.")] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(
+            "--device", help="Only this device's (name or id).", autocompletion=complete_devices
+        ),
+    ] = None,
     resource: Annotated[
         str | None, typer.Option("--resource", help="Only events on this resource id.")
     ] = None,
@@ -44,12 +55,13 @@ def audit(
     ] = None,
     until: Annotated[str | None, typer.Option("--until", help="Same forms as --since.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many events.")] = 100,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Show who did what, when: the audit trail, newest first."""
+    api = client.from_environment()
     params: dict[str, Any] = {
-        "credentials_id": credentials,
-        "device_id": device,
+        "credentials_id": resolve.credentials(api, credentials) if credentials else None,
+        "device_id": resolve.device(api, device) if device else None,
         "resource_id": resource,
         "action": action,
         "since": parse_time(since) if since else None,
@@ -57,7 +69,6 @@ def audit(
         "limit": min(max(limit, 1), 200),
     }
     params = {k: v for k, v in params.items() if v is not None}
-    api = client.from_environment()
     events: list[dict[str, Any]] = []
     while len(events) < limit:
         page = api.get("/audit-events", params=params)
@@ -65,10 +76,15 @@ def audit(
         if not page.get("next_cursor"):
             break
         params["cursor"] = page["next_cursor"]
-    events = events[:limit]
-    if as_json:
-        print_json(events)
-        return
-    print_table(
-        events, [("at", "AT"), ("actor", "ACTOR"), ("action", "ACTION"), ("summary", "SUMMARY")]
+    emit_list(
+        events[:limit],
+        output,
+        [
+            Column("at", "AT"),
+            Column("actor", "ACTOR"),
+            Column("action", "ACTION"),
+            Column("summary", "SUMMARY"),
+            Column("resource_type", "RESOURCE", wide=True),
+            Column("resource_id", "RESOURCE ID", wide=True),
+        ],
     )

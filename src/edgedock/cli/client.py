@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import httpx
@@ -63,10 +64,20 @@ class ApiClient:
             params["cursor"] = page["next_cursor"]
 
 
+_API_REPLACE = re.compile(r"\(POST /api/v1/image-credentials/([0-9a-f-]+)/replace\)")
+
+
+def cli_words(message: str) -> str:
+    """The API's advice in the CLI's words: its flags and commands, not query strings and URLs."""
+    message = message.replace("with force=true", "with --force")
+    return _API_REPLACE.sub(r"(edgedock credentials replace \1 --with NEW)", message)
+
+
 def _error_message(response: httpx.Response) -> str:
     try:
         error = response.json()["error"]
-        message = f"{error['message']} ({response.status_code} {error['code']})"
+        text = cli_words(error["message"])
+        message = f"{text} ({response.status_code} {error['code']})"
         for ref in error.get("references", []):
             message += f"\n  used by {ref['application']} {ref['version']} / {ref['container']}"
         for other in error.get("errors", [])[1:]:  # the first one is in the message already

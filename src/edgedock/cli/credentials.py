@@ -8,14 +8,36 @@ from typing import Annotated, Any
 
 import typer
 
-from edgedock.cli import client, rotation
+from edgedock.cli import client, resolve, rotation
+from edgedock.cli.completion import complete_credentials
 from edgedock.cli.credentials_import import import_credentials
-from edgedock.cli.output import fail, print_fields, print_json, print_table
+from edgedock.cli.output import (
+    Column,
+    CreatedOutputOption,
+    OutputFormat,
+    OutputOption,
+    emit_created,
+    emit_item,
+    emit_list,
+    fail,
+    note,
+    print_data,
+    print_fields,
+)
 
 app = typer.Typer(
     help="Image credentials: registry logins devices use to pull private images.",
     no_args_is_help=True,
 )
+
+CredentialsArgument = Annotated[
+    str,
+    typer.Argument(
+        help="The credentials' label or id.",
+        metavar="CREDENTIALS",
+        autocompletion=complete_credentials,
+    ),
+]
 
 
 class ExpiryStateChoice(enum.StrEnum):
@@ -24,7 +46,19 @@ class ExpiryStateChoice(enum.StrEnum):
     valid = "valid"
 
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+COLUMNS = [
+    Column("id", "ID"),
+    Column("label", "LABEL"),
+    Column("username", "USERNAME"),
+    Column("registry", "REGISTRY"),
+    Column("fingerprint", "FINGERPRINT"),
+    Column("token_kind", "KIND"),
+    Column("expiry", "EXPIRES"),
+    Column("use_count", "USED"),
+    Column("health", "CHECK"),
+    Column("created_at", "CREATED", wide=True),
+    Column("created_by", "BY", wide=True),
+]
 
 app.command("import")(import_credentials)
 
@@ -48,7 +82,7 @@ def create_credentials(
             "date (midnight UTC), for tokens that do not carry it.",
         ),
     ] = None,
-    as_json: JsonOption = False,
+    output: CreatedOutputOption = OutputFormat.table,
 ) -> None:
     """Store credentials once. The password is read from stdin, never from the command line."""
     if not password_stdin:
@@ -59,11 +93,13 @@ def create_credentials(
         body["registry"] = registry
     if expires_at is not None:
         body["expires_at"] = expires_at
-    created = client.from_environment().post("/image-credentials", json=body)
-    if as_json:
-        print_json(created)
-    else:
-        typer.echo(created["id"])
+    emit_created(client.from_environment().post("/image-credentials", json=body), output)
+
+
+def _row(item: dict[str, Any]) -> dict[str, Any]:
+    item["expiry"] = _expiry(item)
+    item["health"] = _health(item)
+    return item
 
 
 @app.command("list")
@@ -73,32 +109,14 @@ def list_credentials(
         ExpiryStateChoice | None,
         typer.Option(help="Only credentials in this expiry state (valid: neither of the others)."),
     ] = None,
-    as_json: JsonOption = False,
+    output: OutputOption = OutputFormat.table,
 ) -> None:
+    """The tenant's credentials, by label: fingerprint, expiry, use count and last check."""
     params = {"q": q} if q else {}
     if state is not None:
         params["state"] = state.value
     items = client.from_environment().paginate("/image-credentials", params or None)
-    if as_json:
-        print_json(items)
-        return
-    for item in items:
-        item["expiry"] = _expiry(item)
-        item["health"] = _health(item)
-    print_table(
-        items,
-        [
-            ("id", "ID"),
-            ("label", "LABEL"),
-            ("username", "USERNAME"),
-            ("registry", "REGISTRY"),
-            ("fingerprint", "FINGERPRINT"),
-            ("token_kind", "KIND"),
-            ("expiry", "EXPIRES"),
-            ("use_count", "USED"),
-            ("health", "CHECK"),
-        ],
-    )
+    emit_list(items, output, COLUMNS, prepare=_row)
 
 
 def _health(item: dict[str, Any]) -> str | None:
@@ -118,55 +136,66 @@ def _expiry(item: dict[str, object]) -> str | None:
 
 
 @app.command("show")
-def show_credentials(credential_id: str, as_json: JsonOption = False) -> None:
-    item = client.from_environment().get(f"/image-credentials/{credential_id}")
-    if as_json:
-        print_json(item)
-        return
-    print_fields(
-        [
-            ("id", item["id"]),
-            ("label", item["label"]),
-            ("username", item["username"]),
-            ("registry", item.get("registry") or "any (not bound)"),
-            ("fingerprint", item["fingerprint"]),
-            ("kind", item["token_kind"]),
-            ("expires", _expiry(item)),
-            ("created", f"{item['created_at']} by {item['created_by']}"),
-            ("last check", _health(item)),
-        ]
-    )
-    typer.echo("\nUsed by:")
-    print_table(
-        item["used_by"],
-        [
-            ("application", "APPLICATION"),
-            ("version", "VERSION"),
-            ("container", "CONTAINER"),
-            ("image", "IMAGE"),
-        ],
-    )
-    typer.echo("\nLast pulled by:")
-    print_table(
-        item["pulled_by"], [("device", "DEVICE"), ("last_pulled_at", "AT"), ("image", "IMAGE")]
-    )
+def show_credentials(
+    credentials: CredentialsArgument, output: OutputOption = OutputFormat.table
+) -> None:
+    """Credentials (never the password), the releases that use them and who pulled with them."""
+    api = client.from_environment()
+    item = api.get(f"/image-credentials/{resolve.credentials(api, credentials)}")
+
+    def show(wide: bool) -> None:
+        table = OutputFormat.wide if wide else OutputFormat.table
+        print_fields(
+            [
+                ("id", item["id"]),
+                ("label", item["label"]),
+                ("username", item["username"]),
+                ("registry", item.get("registry") or "any (not bound)"),
+                ("fingerprint", item["fingerprint"]),
+                ("kind", item["token_kind"]),
+                ("expires", _expiry(item)),
+                ("created", f"{item['created_at']} by {item['created_by']}"),
+                ("last check", _health(item)),
+            ]
+        )
+        typer.echo("\nUsed by:")
+        emit_list(
+            item["used_by"],
+            table,
+            [
+                Column("application", "APPLICATION"),
+                Column("version", "VERSION"),
+                Column("container", "CONTAINER"),
+                Column("image", "IMAGE"),
+            ],
+        )
+        typer.echo("\nLast pulled by:")
+        emit_list(
+            item["pulled_by"],
+            table,
+            [Column("device", "DEVICE"), Column("last_pulled_at", "AT"), Column("image", "IMAGE")],
+        )
+
+    emit_item(item, output, show)
 
 
 @app.command("check")
 def check_credentials(
-    credential_id: str,
+    credentials: CredentialsArgument,
     image: Annotated[
         str | None,
         typer.Option(help="Check pull rights on this image (default: the last one used)."),
     ] = None,
-    as_json: JsonOption = False,
+    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Ask the registry whether it accepts the credentials; exits 1 when it does not."""
-    result = client.from_environment().post(
-        f"/image-credentials/{credential_id}/check", json={"image": image} if image else {}
+    api = client.from_environment()
+    result = api.post(
+        f"/image-credentials/{resolve.credentials(api, credentials)}/check",
+        json={"image": image} if image else {},
     )
-    if as_json:
-        print_json(result)
+    if output in (OutputFormat.json, OutputFormat.yaml):
+        print_data(result, output)
     else:
         print_fields(
             [
@@ -183,20 +212,23 @@ def check_credentials(
     if not result["ok"]:
         fail(f"{result['status']}: {result['message']}")
     if result["can_push"]:
-        typer.echo("warning: these credentials can push; devices only need pull", err=True)
+        note("warning: these credentials can push; devices only need pull")
 
 
 @app.command("delete")
 def delete_credentials(
-    credential_id: str,
+    credentials: CredentialsArgument,
     force: Annotated[
         bool, typer.Option("--force", help="Delete even though releases reference them.")
     ] = False,
 ) -> None:
-    client.from_environment().delete(
-        f"/image-credentials/{credential_id}", params={"force": "true"} if force else None
+    """Delete credentials; refused while releases use them, unless --force."""
+    api = client.from_environment()
+    api.delete(
+        f"/image-credentials/{resolve.credentials(api, credentials)}",
+        params={"force": "true"} if force else None,
     )
-    typer.echo(f"deleted {credential_id}", err=True)
+    note(f"deleted credentials {credentials}")
 
 
 # Rotation lives in its own module (as on the server); it is a `credentials` subcommand.

@@ -6,61 +6,111 @@ from typing import Annotated, Any
 
 import typer
 
-from edgedock.cli import client
-from edgedock.cli.output import fail, print_fields, print_json, print_table
+from edgedock.cli import client, resolve
+from edgedock.cli.completion import complete_devices, complete_releases
+from edgedock.cli.output import (
+    Column,
+    OutputFormat,
+    OutputOption,
+    emit_item,
+    emit_list,
+    fail,
+    note,
+    print_data,
+    print_fields,
+)
 
 app = typer.Typer(help="Deployments: one release on one device.", no_args_is_help=True)
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+DeploymentArgument = Annotated[
+    str,
+    typer.Argument(
+        help="DEVICE/APP (gw-lab-2/sensor-gateway: an application is deployed once per "
+        "device), or the deployment's id.",
+        metavar="DEPLOYMENT",
+    ),
+]
+RELEASE_HELP = "APP@VERSION (sensor-gateway@1.2.0), a version only one application has, or an id."
+
+COLUMNS = [
+    Column("id", "ID"),
+    Column("device", "DEVICE"),
+    Column("release", "RELEASE"),
+    Column("desired", "DESIRED"),
+    Column("status", "STATUS"),
+    Column("updated_at", "UPDATED", wide=True),
+    Column("release_id", "RELEASE ID", wide=True),
+]
 
 
-def _show(item: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        print_json(item)
-        return
-    print_fields(
-        [
-            ("id", item["id"]),
-            ("device", item["device"]),
-            ("release", f"{item['application']} {item['version']}"),
-            ("desired", item["desired"]),
-            ("status", item["status"]),
-            ("updated", item["updated_at"]),
-        ]
-    )
-    typer.echo("")
-    print_table(
-        item["containers"],
-        [("name", "CONTAINER"), ("image", "IMAGE"), ("status", "STATUS"), ("message", "MESSAGE")],
-    )
+def _row(item: dict[str, Any]) -> dict[str, Any]:
+    item["release"] = f"{item['application']}@{item['version']}"
+    return item
+
+
+def _show(item: dict[str, Any], output: OutputFormat) -> None:
+    def show(wide: bool) -> None:
+        print_fields(
+            [
+                ("id", item["id"]),
+                ("device", item["device"]),
+                ("release", f"{item['application']}@{item['version']}"),
+                ("desired", item["desired"]),
+                ("status", item["status"]),
+                ("updated", item["updated_at"]),
+            ]
+        )
+        typer.echo("")
+        emit_list(
+            item["containers"],
+            OutputFormat.wide if wide else OutputFormat.table,
+            [
+                Column("name", "CONTAINER"),
+                Column("image", "IMAGE"),
+                Column("status", "STATUS"),
+                Column("message", "MESSAGE"),
+                Column("updated_at", "UPDATED", wide=True),
+            ],
+        )
+
+    emit_item(item, output, show)
 
 
 @app.command("create")
 def create_deployment(
-    release: Annotated[str, typer.Option(help="The release id.")],
+    release: Annotated[str, typer.Option(help=RELEASE_HELP, autocompletion=complete_releases)],
     device: Annotated[
-        list[str], typer.Option(help="A device id; repeat it to deploy to several at once.")
+        list[str],
+        typer.Option(
+            help="A device's name or id; repeat it to deploy to several at once.",
+            autocompletion=complete_devices,
+        ),
     ],
     stopped: Annotated[bool, typer.Option("--stopped", help="Deploy without starting.")] = False,
-    as_json: JsonOption = False,
+    output: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--output",
+            "-o",
+            help="json or yaml: print the deployments; table and wide print their ids.",
+            case_sensitive=False,
+        ),
+    ] = OutputFormat.table,
 ) -> None:
     """Deploy a release to devices (all of them or none); prints the deployment ids."""
     desired = "stopped" if stopped else "started"
     api = client.from_environment()
-    if len(device) == 1:
-        created = [
-            api.post(
-                "/deployments",
-                json={"release_id": release, "device_id": device[0], "desired": desired},
-            )
-        ]
+    release_id = resolve.release(api, release)
+    device_ids = resolve.devices(api, device)
+    body: dict[str, Any]
+    if len(device_ids) == 1:
+        body = {"release_id": release_id, "device_id": device_ids[0], "desired": desired}
+        created = [api.post("/deployments", json=body)]
     else:
-        created = api.post(
-            "/deployments/bulk",
-            json={"release_id": release, "device_ids": device, "desired": desired},
-        )["items"]
-    if as_json:
-        print_json(created[0] if len(device) == 1 else created)
+        body = {"release_id": release_id, "device_ids": device_ids, "desired": desired}
+        created = api.post("/deployments/bulk", json=body)["items"]
+    if output in (OutputFormat.json, OutputFormat.yaml):
+        print_data(created[0] if len(device_ids) == 1 else created, output)
     else:
         for item in created:
             typer.echo(item["id"])
@@ -68,105 +118,149 @@ def create_deployment(
 
 @app.command("list")
 def list_deployments(
-    device: Annotated[str | None, typer.Option(help="Only this device's.")] = None,
-    as_json: JsonOption = False,
+    device: Annotated[
+        str | None,
+        typer.Option(help="Only this device's (name or id).", autocompletion=complete_devices),
+    ] = None,
+    output: OutputOption = OutputFormat.table,
 ) -> None:
-    items = client.from_environment().paginate(
-        "/deployments", {"device_id": device} if device else None
-    )
-    if as_json:
-        print_json(items)
-        return
-    for item in items:
-        item["release"] = f"{item['application']} {item['version']}"
-    print_table(
+    """Deployments, newest first: what runs where, and its status."""
+    api = client.from_environment()
+    params = {"device_id": resolve.device(api, device)} if device else None
+    emit_list(api.paginate("/deployments", params), output, COLUMNS, prepare=_row)
+
+
+@app.command("show")
+def show_deployment(
+    deployment: DeploymentArgument, output: OutputOption = OutputFormat.table
+) -> None:
+    """A deployment with each container's status and last message."""
+    api = client.from_environment()
+    _show(api.get(f"/deployments/{resolve.deployment(api, deployment)}"), output)
+
+
+@app.command("events")
+def deployment_events(
+    deployment: DeploymentArgument, output: OutputOption = OutputFormat.table
+) -> None:
+    """The deployment's timeline, newest first."""
+    api = client.from_environment()
+    items = api.paginate(f"/deployments/{resolve.deployment(api, deployment)}/events")
+    emit_list(
         items,
+        output,
         [
-            ("id", "ID"),
-            ("device", "DEVICE"),
-            ("release", "RELEASE"),
-            ("desired", "DESIRED"),
-            ("status", "STATUS"),
+            Column("at", "AT"),
+            Column("kind", "KIND"),
+            Column("container", "CONTAINER"),
+            Column("message", "MESSAGE"),
         ],
     )
 
 
-@app.command("show")
-def show_deployment(deployment_id: str, as_json: JsonOption = False) -> None:
-    _show(client.from_environment().get(f"/deployments/{deployment_id}"), as_json)
-
-
-@app.command("events")
-def deployment_events(deployment_id: str, as_json: JsonOption = False) -> None:
-    """The deployment's timeline, newest first."""
-    items = client.from_environment().paginate(f"/deployments/{deployment_id}/events")
-    if as_json:
-        print_json(items)
-        return
-    print_table(
-        items, [("at", "AT"), ("kind", "KIND"), ("container", "CONTAINER"), ("message", "MESSAGE")]
-    )
-
-
 @app.command("start")
-def start_deployment(deployment_id: str, as_json: JsonOption = False) -> None:
-    _show(client.from_environment().post(f"/deployments/{deployment_id}/start"), as_json)
+def start_deployment(
+    deployment: DeploymentArgument, output: OutputOption = OutputFormat.table
+) -> None:
+    """Ask the device to start the deployment's containers."""
+    api = client.from_environment()
+    _show(api.post(f"/deployments/{resolve.deployment(api, deployment)}/start"), output)
 
 
 @app.command("stop")
-def stop_deployment(deployment_id: str, as_json: JsonOption = False) -> None:
-    _show(client.from_environment().post(f"/deployments/{deployment_id}/stop"), as_json)
+def stop_deployment(
+    deployment: DeploymentArgument, output: OutputOption = OutputFormat.table
+) -> None:
+    """Ask the device to stop the deployment's containers (they stay, stopped)."""
+    api = client.from_environment()
+    _show(api.post(f"/deployments/{resolve.deployment(api, deployment)}/stop"), output)
 
 
 @app.command("upgrade")
 def upgrade_deployment(
-    deployment_id: Annotated[
-        str | None, typer.Argument(help="The deployment to upgrade; omit it with --from/--to.")
+    deployment: Annotated[
+        str | None,
+        typer.Argument(
+            help="DEVICE/APP or the deployment's id; omit it with --from/--to.",
+            metavar="DEPLOYMENT",
+        ),
     ] = None,
     release: Annotated[
-        str | None, typer.Option(help="A release of the same application (with DEPLOYMENT_ID).")
+        str | None,
+        typer.Option(
+            help="With DEPLOYMENT: a release of the same application, as VERSION, APP@VERSION "
+            "or id.",
+            autocompletion=complete_releases,
+        ),
     ] = None,
     from_release: Annotated[
         str | None,
-        typer.Option("--from", help="Upgrade every deployment of this release id …"),
+        typer.Option(
+            "--from",
+            help="Upgrade every deployment of this release (APP@VERSION or id) …",
+            metavar="RELEASE",
+            autocompletion=complete_releases,
+        ),
     ] = None,
-    to_release: Annotated[str | None, typer.Option("--to", help="… to this release id.")] = None,
+    to_release: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="… to this release: VERSION (of the same application), APP@VERSION or id.",
+            metavar="RELEASE",
+            autocompletion=complete_releases,
+        ),
+    ] = None,
     device: Annotated[
         list[str] | None,
-        typer.Option(help="With --from/--to: only this device's; repeat it for several."),
+        typer.Option(
+            help="With --from/--to: only this device's (name or id); repeat it for several.",
+            autocompletion=complete_devices,
+        ),
     ] = None,
-    as_json: JsonOption = False,
+    output: OutputOption = OutputFormat.table,
 ) -> None:
-    """Upgrade one deployment (DEPLOYMENT_ID --release R), or every deployment of a release
-    (--from R1 --to R2, in one transaction); prints what was upgraded and what was left."""
+    """Upgrade one deployment (DEPLOYMENT --release R) or every deployment of a release.
+
+    With --from R1 --to R2 every deployment of R1 moves in one transaction; the ids of those
+    upgraded go to stdout, those left (and why) to stderr.
+    """
     api = client.from_environment()
-    if deployment_id is not None:
+    if deployment is not None:
         if release is None or from_release or to_release or device:
-            fail("give DEPLOYMENT_ID with --release, or --from and --to without DEPLOYMENT_ID")
+            fail("give DEPLOYMENT with --release, or --from and --to without DEPLOYMENT")
+        deployment_id = resolve.deployment(api, deployment)
+        current = api.get(f"/deployments/{deployment_id}")
+        release_id = resolve.release(api, release, application_id=current["application_id"])
         _show(
-            api.post(f"/deployments/{deployment_id}/upgrade", json={"release_id": release}), as_json
+            api.post(f"/deployments/{deployment_id}/upgrade", json={"release_id": release_id}),
+            output,
         )
         return
     if from_release is None or to_release is None or release is not None:
-        fail("give --from and --to (every deployment of a release), or DEPLOYMENT_ID --release")
-    body: dict[str, Any] = {"from_release": from_release, "to_release": to_release}
+        fail("give --from and --to (every deployment of a release), or DEPLOYMENT --release")
+    from_id = resolve.release(api, from_release)
+    application_id = api.get(f"/releases/{from_id}")["application_id"]
+    body: dict[str, Any] = {
+        "from_release": from_id,
+        "to_release": resolve.release(api, to_release, application_id=application_id),
+    }
     if device:
-        body["devices"] = device
+        body["devices"] = resolve.devices(api, device)
     result = api.post("/deployments/upgrade", json=body)
-    if as_json:
-        print_json(result)
+    if output in (OutputFormat.json, OutputFormat.yaml):
+        print_data(result, output)
         return
     for item in result["upgraded"]:
         typer.echo(item["id"])
     for skipped in result["skipped"]:
-        typer.echo(
-            f"skipped {skipped['device'] or skipped['device_id']}: {skipped['reason']}", err=True
-        )
-    typer.echo(f"{len(result['upgraded'])} deployment(s) upgraded", err=True)
+        note(f"skipped {skipped['device'] or skipped['device_id']}: {skipped['reason']}")
+    note(f"{len(result['upgraded'])} deployment(s) upgraded")
 
 
 @app.command("delete")
-def delete_deployment(deployment_id: str) -> None:
+def delete_deployment(deployment: DeploymentArgument) -> None:
     """Delete the deployment; the device's agent removes its containers."""
-    client.from_environment().delete(f"/deployments/{deployment_id}")
-    typer.echo(f"deleted {deployment_id}", err=True)
+    api = client.from_environment()
+    api.delete(f"/deployments/{resolve.deployment(api, deployment)}")
+    note(f"deleted deployment {deployment}")

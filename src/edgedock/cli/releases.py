@@ -2,91 +2,105 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from edgedock.cli import client
-from edgedock.cli.output import fail, print_fields, print_json, print_table
+from edgedock.cli import client, release_file, resolve
+from edgedock.cli.applications import RELEASE_COLUMNS, ApplicationArgument, release_row
+from edgedock.cli.client import ApiClient
+from edgedock.cli.completion import complete_releases
+from edgedock.cli.output import (
+    Column,
+    CreatedOutputOption,
+    OutputFormat,
+    OutputOption,
+    emit_created,
+    emit_item,
+    emit_list,
+    fail,
+    note,
+    print_fields,
+    print_table,
+)
 
 app = typer.Typer(
     help="Releases: immutable, versioned sets of containers. A change is a new release.",
     no_args_is_help=True,
 )
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+ReleaseArgument = Annotated[
+    str,
+    typer.Argument(
+        help="APP@VERSION (sensor-gateway@1.2.0), a version only one application has, or an id.",
+        metavar="RELEASE",
+        autocompletion=complete_releases,
+    ),
+]
 
-# Keys of `releases show --json` that the server computes: dropped so that a shown release
-# can be edited and created again as a new version (the way to rotate credentials).
-READ_ONLY_CONTAINER_KEYS = ("id", "image_canonical", "registry", "image_credentials")
 
-
-def load_containers(file: str) -> list[dict[str, Any]]:
-    """The `containers` of a release file (`-` for stdin): `{"containers": [...]}`."""
-    try:
-        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
-    except OSError as exc:
-        fail(f"cannot read {file}: {exc.strerror}")
-    try:
-        document = json.loads(text)
-    except ValueError as exc:
-        fail(f"{file} is not JSON: {exc}")
-    if not isinstance(document, dict) or not isinstance(document.get("containers"), list):
-        fail(f'{file} must hold a JSON object like {{"containers": [...]}}')
-    containers: list[dict[str, Any]] = []
-    for container in document["containers"]:
-        if isinstance(container, dict):
-            container = {k: v for k, v in container.items() if k not in READ_ONLY_CONTAINER_KEYS}
-        containers.append(container)
+def containers_with_credentials_ids(api: ApiClient, containers: list[Any]) -> list[Any]:
+    """`credentials: LABEL` (or id) of each container as the `image_credentials_id` it names."""
+    found: dict[str, str] = {}
+    for container in containers:
+        if not isinstance(container, dict) or "credentials" not in container:
+            continue
+        value = container.pop("credentials")
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            fail(f"container {container.get('name')!r}: credentials must be a label or an id")
+        if "image_credentials_id" in container:
+            fail(f"container {container.get('name')!r}: give credentials or image_credentials_id")
+        if value not in found:
+            found[value] = resolve.credentials(api, value)
+        container["image_credentials_id"] = found[value]
     return containers
 
 
-@app.command("create")
+@app.command("create", epilog=release_file.FORMAT)
 def create_release(
-    application_id: str,
-    version: Annotated[str, typer.Option(help="A semantic version, unique in the application.")],
+    application: ApplicationArgument,
     file: Annotated[
-        str, typer.Option("--file", "-f", help='JSON file with {"containers": [...]}; - for stdin.')
+        str,
+        typer.Option(
+            "--file", "-f", help="The release file, YAML or JSON (see below); - for stdin."
+        ),
     ],
-    as_json: JsonOption = False,
+    version: Annotated[
+        str | None,
+        typer.Option(help="A semantic version, unique in the application (or in the file)."),
+    ] = None,
+    output: CreatedOutputOption = OutputFormat.table,
 ) -> None:
-    """Create a release and print its id; warnings go to stderr."""
-    created = client.from_environment().post(
+    """Create a release from a file and print its id; warnings go to stderr."""
+    document = release_file.load(file)
+    version = version or document["version"]
+    if not version:
+        fail(f"give --version or a version in {file}")
+    api = client.from_environment()
+    application_id = resolve.application(api, application)
+    created = api.post(
         f"/applications/{application_id}/releases",
-        json={"version": version, "containers": load_containers(file)},
+        json={
+            "version": version,
+            "containers": containers_with_credentials_ids(api, document["containers"]),
+        },
     )
     for warning in created["warnings"]:
-        typer.echo(f"warning: {warning['message']}", err=True)
-    if as_json:
-        print_json(created)
-    else:
-        typer.echo(created["id"])
+        note(f"warning: {warning['message']}")
+    emit_created(created, output)
 
 
 @app.command("list")
-def list_releases(application_id: str, as_json: JsonOption = False) -> None:
+def list_releases(
+    application: ApplicationArgument, output: OutputOption = OutputFormat.table
+) -> None:
     """An application's releases, newest first."""
-    items = client.from_environment().paginate(f"/applications/{application_id}/releases")
-    if as_json:
-        print_json(items)
-        return
-    for item in items:
-        item["container_count"] = len(item["containers"])
-        item["warning_count"] = len(item["warnings"])
-    print_table(
-        items,
-        [
-            ("id", "ID"),
-            ("version", "VERSION"),
-            ("container_count", "CONTAINERS"),
-            ("warning_count", "WARNINGS"),
-            ("created_at", "CREATED"),
-            ("created_by", "BY"),
-        ],
-    )
+    api = client.from_environment()
+    application_id = resolve.application(api, application)
+    items = api.paginate(f"/applications/{application_id}/releases")
+    emit_list(items, output, RELEASE_COLUMNS, prepare=release_row)
 
 
 def credentials_cell(container: dict[str, Any]) -> str | None:
@@ -101,42 +115,61 @@ def credentials_cell(container: dict[str, Any]) -> str | None:
     return f"{ref['label']} ({ref['username']})"
 
 
+CONTAINER_COLUMNS = [
+    Column("name", "NAME"),
+    Column("image_canonical", "IMAGE"),
+    Column("credentials", "CREDENTIALS"),
+    Column("ports", "PORTS"),
+    Column("restart_policy", "RESTART"),
+    Column("binds_cell", "BINDS", wide=True),
+    Column("network_mode", "NETWORK", wide=True),
+    Column("privileged", "PRIVILEGED", wide=True),
+    Column("env_cell", "ENV", wide=True),
+    Column("command_cell", "COMMAND", wide=True),
+]
+
+
+def _container_row(container: dict[str, Any]) -> dict[str, Any]:
+    container["credentials"] = credentials_cell(container)
+    container["ports"] = ", ".join(container["port_bindings"])
+    container["binds_cell"] = ", ".join(container.get("binds") or [])
+    container["env_cell"] = ", ".join(sorted(container.get("env") or {}))  # names, not values
+    container["command_cell"] = " ".join(container.get("command") or [])
+    return container
+
+
 @app.command("show")
-def show_release(release_id: str, as_json: JsonOption = False) -> None:
-    item = client.from_environment().get(f"/releases/{release_id}")
-    if as_json:
-        print_json(item)
-        return
-    print_fields(
-        [
-            ("id", item["id"]),
-            ("application", f"{item['application']} ({item['application_id']})"),
-            ("version", item["version"]),
-            ("created", f"{item['created_at']} by {item['created_by']}"),
-        ]
-    )
-    typer.echo("\nContainers:")
-    for container in item["containers"]:
-        container["credentials"] = credentials_cell(container)
-        container["ports"] = ", ".join(container["port_bindings"])
-    print_table(
-        item["containers"],
-        [
-            ("name", "NAME"),
-            ("image_canonical", "IMAGE"),
-            ("credentials", "CREDENTIALS"),
-            ("ports", "PORTS"),
-            ("restart_policy", "RESTART"),
-        ],
-    )
-    if item["warnings"]:
-        typer.echo("\nWarnings:")
-        for warning in item["warnings"]:
-            typer.echo(f"  {warning['message']}")
+def show_release(release: ReleaseArgument, output: OutputOption = OutputFormat.table) -> None:
+    """A release and its containers; `-o yaml` prints a file `releases create` takes back."""
+    api = client.from_environment()
+    item = api.get(f"/releases/{resolve.release(api, release)}")
+
+    def show(wide: bool) -> None:
+        print_fields(
+            [
+                ("id", item["id"]),
+                ("application", f"{item['application']} ({item['application_id']})"),
+                ("version", item["version"]),
+                ("created", f"{item['created_at']} by {item['created_by']}"),
+            ]
+        )
+        typer.echo("\nContainers:")
+        emit_list(
+            item["containers"],
+            OutputFormat.wide if wide else OutputFormat.table,
+            CONTAINER_COLUMNS,
+            prepare=_container_row,
+        )
+        if item["warnings"]:
+            typer.echo("\nWarnings:")
+            print_table(item["warnings"], [("code", "CODE"), ("message", "MESSAGE")])
+
+    emit_item(item, output, show)
 
 
 @app.command("delete")
-def delete_release(release_id: str) -> None:
+def delete_release(release: ReleaseArgument) -> None:
     """Delete a release (refused while it is deployed)."""
-    client.from_environment().delete(f"/releases/{release_id}")
-    typer.echo(f"deleted {release_id}", err=True)
+    api = client.from_environment()
+    api.delete(f"/releases/{resolve.release(api, release)}")
+    note(f"deleted release {release}")

@@ -6,23 +6,40 @@ from typing import Annotated, Any
 
 import typer
 
-from edgedock.cli import client
-from edgedock.cli.output import fail, print_json, print_table
+from edgedock.cli import client, resolve
+from edgedock.cli.client import ApiClient
+from edgedock.cli.completion import complete_credentials
+from edgedock.cli.output import OutputFormat, OutputOption, fail, note, print_data, print_table
 
 
-def _versions(pairs: list[str]) -> dict[str, str]:
+def _versions(api: ApiClient, pairs: list[str]) -> dict[str, str]:
     versions: dict[str, str] = {}
     for pair in pairs:
-        release, sep, version = pair.partition("=")
+        release, sep, version = pair.rpartition("=")
         if not sep or not release.strip() or not version.strip():
-            fail(f"--version takes RELEASE_ID=VERSION, not {pair!r}")
-        versions[release.strip()] = version.strip()
+            fail(f"--version takes RELEASE=VERSION (RELEASE as APP@VERSION or id), not {pair!r}")
+        versions[resolve.release(api, release.strip())] = version.strip()
     return versions
 
 
 def replace_credentials(
-    old: Annotated[str, typer.Argument(help="The id of the credentials to replace.")],
-    new: Annotated[str, typer.Option("--with", help="The id of the credentials that take over.")],
+    old: Annotated[
+        str,
+        typer.Argument(
+            help="The label or id of the credentials to replace.",
+            metavar="OLD",
+            autocompletion=complete_credentials,
+        ),
+    ],
+    new: Annotated[
+        str,
+        typer.Option(
+            "--with",
+            help="The label or id of the credentials that take over.",
+            metavar="NEW",
+            autocompletion=complete_credentials,
+        ),
+    ],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the plan; change nothing.")
     ] = False,
@@ -40,24 +57,27 @@ def replace_credentials(
         list[str] | None,
         typer.Option(
             "--version",
-            help="RELEASE_ID=VERSION: the successor version of one release (default: the "
-            "next patch). Repeatable.",
+            help="RELEASE=VERSION: the successor version of one release, named as "
+            "APP@VERSION or by id (default: the next patch). Repeatable.",
+            metavar="RELEASE=VERSION",
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    output: OutputOption = OutputFormat.table,
 ) -> None:
     """New releases with the new credentials for every release that is deployed or its
     application's highest, and every deployment upgraded: one transaction, printed as a plan."""
-    body: dict[str, Any] = {"with": new, "dry_run": dry_run, "force": force, "check": check}
+    api = client.from_environment()
+    old_id, new_id = resolve.credentials(api, old), resolve.credentials(api, new)
+    body: dict[str, Any] = {"with": new_id, "dry_run": dry_run, "force": force, "check": check}
     if version:
-        body["versions"] = _versions(version)
-    plan = client.from_environment().post(f"/image-credentials/{old}/replace", json=body)
-    if as_json:
-        print_json(plan)
+        body["versions"] = _versions(api, version)
+    plan = api.post(f"/image-credentials/{old_id}/replace", json=body)
+    if output in (OutputFormat.json, OutputFormat.yaml):
+        print_data(plan, output)
     else:
         print_plan(plan)
     if dry_run:
-        typer.echo("dry run: nothing was changed", err=True)
+        note("dry run: nothing was changed")
 
 
 def print_plan(plan: dict[str, Any]) -> None:
@@ -94,5 +114,5 @@ def print_plan(plan: dict[str, Any]) -> None:
         f"\n{len(plan['releases'])} release(s) in {len(plan['applications'])} application(s), "
         f"{len(plan['deployments'])} deployment(s), devices: {devices}"
     )
-    for note in plan["overridden"]:
-        typer.echo(f"forced: {note}", err=True)
+    for overridden in plan["overridden"]:
+        note(f"forced: {overridden}")

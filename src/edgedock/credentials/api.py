@@ -73,6 +73,10 @@ async def search_credentials(
     actor: CurrentActor,
     warning: ExpiryWarning,
     q: Annotated[str | None, Query(max_length=200)] = None,
+    label: Annotated[
+        str | None,
+        Query(max_length=200, description="Exactly this label (case-insensitively): at most one."),
+    ] = None,
     state: Annotated[
         ExpiryState | None,
         Query(description="expiring, expired, or valid (neither; also no known expiry)"),
@@ -84,6 +88,7 @@ async def search_credentials(
         session,
         tenant_id=actor.tenant_id,
         q=q,
+        label=label,
         state=state,
         limit=limit,
         cursor=cursor,

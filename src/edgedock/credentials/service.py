@@ -32,7 +32,7 @@ from edgedock.credentials.schemas import (
 from edgedock.db import find_owned, insert_unique, lock_owned, utcnow
 from edgedock.devices.models import Device
 from edgedock.errors import ConfigurationError, Conflict, Invalid, MethodNotAllowed, NotFound
-from edgedock.pagination import Keyset, Page, SortKey, matching
+from edgedock.pagination import Keyset, Page, SortKey, matching, named
 from edgedock.read import in_use as deployed_with
 from edgedock.read import release_use
 
@@ -231,16 +231,18 @@ async def search(
     *,
     tenant_id: uuid.UUID,
     q: str | None = None,
+    label: str | None = None,
     state: ExpiryState | None = None,
     limit: int = 50,
     cursor: str | None = None,
     warning: timedelta = expiry.DEFAULT_WARNING,
 ) -> Page[CredentialRead]:
-    """Ordered by label, case-insensitively; `q` matches label or username, `state` the expiry
-    state now (a condition in the query, so pages and cursors stay exact)."""
+    """Ordered by label, case-insensitively; `q` matches label or username, `label` all of the
+    label, `state` the expiry state now (a condition in the query, so cursors stay exact)."""
     now = utcnow()
     stmt = select(ImageCredential).where(ImageCredential.tenant_id == tenant_id)
     stmt = matching(stmt, q, ImageCredential.label_key, func.lower(ImageCredential.username))
+    stmt = named(stmt, label, ImageCredential.label_key, field="label")
     if state is not None:
         stmt = stmt.where(expiry.condition(state, warning=warning, now=now))
     stmt = ORDER.apply(stmt, cursor=cursor, limit=limit)

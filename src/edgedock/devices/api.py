@@ -33,11 +33,18 @@ async def search_devices(
     session: Session,
     actor: CurrentActor,
     q: Annotated[str | None, Query(max_length=200)] = None,
+    name: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Exactly this name (case-insensitively): at most one device.",
+        ),
+    ] = None,
     limit: int = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
 ) -> Page[DeviceRead]:
     return await device_service.search(
-        session, tenant_id=actor.tenant_id, q=q, limit=limit, cursor=cursor
+        session, tenant_id=actor.tenant_id, q=q, name=name, limit=limit, cursor=cursor
     )
 
 

@@ -19,7 +19,7 @@ from edgedock.deployments.models import Deployment
 from edgedock.devices.models import Device
 from edgedock.devices.schemas import DeviceCreate, DeviceRead
 from edgedock.errors import Conflict, NotFound
-from edgedock.pagination import Keyset, Page, SortKey, matching
+from edgedock.pagination import Keyset, Page, SortKey, matching, named
 from edgedock.text import fold
 
 DEVICE_TOKEN_PREFIX = "edd"  # noqa: S105 - a public prefix, not a secret
@@ -120,11 +120,14 @@ async def search(
     *,
     tenant_id: uuid.UUID,
     q: str | None = None,
+    name: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> Page[DeviceRead]:
+    """Ordered by name; `q` matches part of the name, `name` all of it (case-insensitively)."""
     stmt = select(Device).where(Device.tenant_id == tenant_id)
     stmt = matching(stmt, q, Device.name_key)
+    stmt = named(stmt, name, Device.name_key, field="name")
     stmt = ORDER.apply(stmt, cursor=cursor, limit=limit)
     page, next_cursor = ORDER.split((await session.scalars(stmt)).all(), limit=limit)
     counts = await deployment_counts(session, device_ids=[d.id for d in page])

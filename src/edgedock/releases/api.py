@@ -20,6 +20,11 @@ application_releases = APIRouter(
 )
 router = APIRouter(prefix="/releases", tags=["releases"])
 
+VersionFilter = Annotated[
+    str | None,
+    Query(max_length=100, pattern=r"^[0-9A-Za-z.+-]+$", description="Exactly this version."),
+]
+
 
 def parse_id(value: str) -> uuid.UUID:
     """An id that is not even a UUID does not exist either: 404, never 422."""
@@ -46,6 +51,7 @@ async def search_releases(
     application_id: str,
     session: Session,
     actor: CurrentActor,
+    version: VersionFilter = None,
     limit: int = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
 ) -> Page[ReleaseRead]:
@@ -54,7 +60,21 @@ async def search_releases(
         session, tenant_id=actor.tenant_id, application_id=applications_api.parse_id(application_id)
     )
     return await release_service.search(
-        session, application=application, limit=limit, cursor=cursor
+        session, application=application, version=version, limit=limit, cursor=cursor
+    )
+
+
+@router.get("")
+async def search_tenant_releases(
+    session: Session,
+    actor: CurrentActor,
+    version: VersionFilter = None,
+    limit: int = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
+) -> Page[ReleaseRead]:
+    """Every application's releases, newest first; with `version`, those of that version."""
+    return await release_service.search_tenant(
+        session, tenant_id=actor.tenant_id, version=version, limit=limit, cursor=cursor
     )
 
 

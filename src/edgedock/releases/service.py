@@ -265,19 +265,54 @@ async def search(
     session: AsyncSession,
     *,
     application: Application,
+    version: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> Page[ReleaseRead]:
-    """An application's releases, newest first."""
+    """An application's releases, newest first; `version` is exact."""
     stmt = (
         select(Release)
         .where(Release.application_id == application.id)
         .options(selectinload(Release.containers))
     )
+    if version is not None:
+        stmt = stmt.where(Release.version == version)
     stmt = ORDER.apply(stmt, cursor=cursor, limit=limit)
     page, next_cursor = ORDER.split((await session.scalars(stmt)).all(), limit=limit)
     items = await reading.to_read(session, application=application, releases=page)
     return Page[ReleaseRead](items=items, next_cursor=next_cursor)
+
+
+async def search_tenant(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    version: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[ReleaseRead]:
+    """Every application's releases, newest first: how a bare version finds its release(s)."""
+    stmt = (
+        select(Release)
+        .where(Release.tenant_id == tenant_id)
+        .options(selectinload(Release.containers))
+    )
+    if version is not None:
+        stmt = stmt.where(Release.version == version)
+    stmt = ORDER.apply(stmt, cursor=cursor, limit=limit)
+    page, next_cursor = ORDER.split((await session.scalars(stmt)).all(), limit=limit)
+    applications = {
+        a.id: a
+        for a in await session.scalars(
+            select(Application).where(Application.id.in_({r.application_id for r in page}))
+        )
+    }
+    by_id: dict[uuid.UUID, ReleaseRead] = {}
+    for application_id, application in applications.items():
+        mine = [r for r in page if r.application_id == application_id]
+        for item in await reading.to_read(session, application=application, releases=mine):
+            by_id[item.id] = item
+    return Page[ReleaseRead](items=[by_id[r.id] for r in page], next_cursor=next_cursor)
 
 
 async def counts(

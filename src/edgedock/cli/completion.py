@@ -1,0 +1,102 @@
+"""Shell completion: `edgedock completion bash|zsh|fish` prints the script; names complete live.
+
+Completing a name asks the server (EDGEDOCK_URL, EDGEDOCK_TOKEN) for at most one page of
+matches; any failure, such as no token or no server, completes nothing rather than printing an
+error into the middle of the person's command line.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+
+COMPLETE_VAR = "_EDGEDOCK_COMPLETE"
+
+
+class Shell(enum.StrEnum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+
+
+def register_shells() -> None:
+    """Typer's completion protocol for each shell; cheap, and needed before any completion."""
+    from typer._completion_classes import completion_init
+
+    completion_init()
+
+
+def completion(
+    shell: Annotated[
+        Shell, typer.Argument(help="bash, zsh or fish.", metavar="SHELL", case_sensitive=False)
+    ],
+) -> None:
+    """Print the shell completion script for bash, zsh or fish.
+
+    bash: `source <(edgedock completion bash)` in ~/.bashrc.
+    zsh: `edgedock completion zsh > "${fpath[1]}/_edgedock"`.
+    fish: `edgedock completion fish > ~/.config/fish/completions/edgedock.fish`.
+    Names of devices, applications, releases and credentials complete from the server in
+    EDGEDOCK_URL.
+    """
+    from typer._completion_shared import get_completion_script
+
+    typer.echo(
+        get_completion_script(prog_name="edgedock", complete_var=COMPLETE_VAR, shell=shell.value)
+    )
+
+
+def _items(path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """One page from the API, or nothing: completion must stay silent and quick (2 s at most)."""
+    import os
+
+    import httpx
+
+    token = os.environ.get("EDGEDOCK_TOKEN")
+    if not token:
+        return []
+    url = os.environ.get("EDGEDOCK_URL", "http://127.0.0.1:8000").rstrip("/") + "/api/v1"
+    try:
+        response = httpx.get(
+            url + path,
+            params={"limit": 50, **params},
+            headers={"Authorization": f"Bearer {token}", "User-Agent": "edgedock-cli"},
+            timeout=2.0,
+        )
+        items = response.json()["items"] if response.status_code == 200 else []
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return []
+    return [item for item in items if isinstance(item, dict)]
+
+
+def _names(path: str, key: str, incomplete: str) -> list[str]:
+    items = _items(path, {"q": incomplete} if incomplete else {})
+    lowered = incomplete.casefold()
+    return [str(i[key]) for i in items if str(i.get(key, "")).casefold().startswith(lowered)]
+
+
+def _completer(path: str, key: str) -> Callable[[str], list[str]]:
+    def complete(incomplete: str) -> list[str]:
+        return _names(path, key, incomplete)
+
+    return complete
+
+
+complete_applications = _completer("/applications", "name")
+complete_devices = _completer("/devices", "name")
+complete_credentials = _completer("/image-credentials", "label")
+
+
+def complete_releases(incomplete: str) -> list[str]:
+    """APP@VERSION: application names until the `@`, then that application's versions."""
+    if "@" not in incomplete:
+        return [f"{name}@" for name in _names("/applications", "name", incomplete)]
+    app_name, _, version = incomplete.rpartition("@")
+    found = _items("/applications", {"name": app_name})
+    if len(found) != 1:
+        return []
+    items = _items(f"/applications/{found[0]['id']}/releases", {})
+    return [f"{app_name}@{r['version']}" for r in items if str(r["version"]).startswith(version)]
