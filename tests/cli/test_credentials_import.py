@@ -171,7 +171,7 @@ def test_a_real_podman_login_imports_and_a_second_import_skips_or_replaces(
     )
     assert registry.host in json.loads(authfile.read_text())["auths"]
     found = {"REGISTRY_AUTH_FILE": str(authfile)}
-    prefix = ("--label-prefix", "podman ", "--json")
+    prefix = ("--label-prefix", "podman ", "-o", "json")
     label = f"podman {registry.host}"
 
     dry = rows(import_cli(server, tmp_path, *prefix, "--dry-run", **found))
@@ -216,7 +216,9 @@ def test_tokens_and_unusable_entries_are_listed_as_skipped(
             }
         )
     )
-    done = import_cli(server, tmp_path, "--file", str(config), "--label-prefix", "tok ", "--json")
+    done = import_cli(
+        server, tmp_path, "--file", str(config), "--label-prefix", "tok ", "-o", "json"
+    )
     found = rows(done)
     assert found["https://index.docker.io/v1/"]["registry"] == "docker.io"
     assert found["https://index.docker.io/v1/"]["outcome"] == "created"
@@ -267,7 +269,8 @@ def test_credential_helpers_are_asked_like_the_docker_cli_asks_them(
         tmp_path,
         "--label-prefix",
         "helper ",
-        "--json",
+        "-o",
+        "json",
         DOCKER_CONFIG=str(config),
         PATH=path,
     )
@@ -323,7 +326,7 @@ def test_replace_label_keeps_credentials_a_release_needs_and_says_why(
     config = tmp_path / "config.json"
     auth = base64.b64encode(f"u:{new_password}".encode()).decode()
     config.write_text(json.dumps({"auths": {"my.example": {"auth": auth}}}))
-    args = ("--file", str(config), "--label-prefix", "inuse ", "--replace-label", "--json")
+    args = ("--file", str(config), "--label-prefix", "inuse ", "--replace-label", "-o", "json")
     done = import_cli(server, tmp_path, *args)
     row = rows(done)["my.example"]
     assert row["outcome"] == "skipped"

@@ -124,7 +124,7 @@ def test_deploy_upgrade_from_to_moves_every_deployment_of_a_release(live_server)
     ids = [
         json.loads(
             live_server.cli(
-                "devices", "create", "--name", f"cli-up-{i}", "--json", check=True
+                "devices", "create", "--name", f"cli-up-{i}", "-o", "json", check=True
             ).stdout
         )["id"]
         for i in range(3)
@@ -144,14 +144,14 @@ def test_deploy_upgrade_from_to_moves_every_deployment_of_a_release(live_server)
     assert "skipped cli-up-0: already runs 1.1.0" in rest.stderr
     as_json = json.loads(
         live_server.cli(
-            "deploy", "upgrade", "--from", v1["id"], "--to", v2["id"], "--json", check=True
+            "deploy", "upgrade", "--from", v1["id"], "--to", v2["id"], "-o", "json", check=True
         ).stdout
     )
     assert as_json == {"upgraded": [], "skipped": []}
     mixed = live_server.cli(
         "deploy", "upgrade", deployments[0], "--from", v1["id"], "--to", v2["id"]
     )
-    assert mixed.returncode == 1 and "give DEPLOYMENT_ID with --release" in mixed.stderr
+    assert mixed.returncode == 1 and "give DEPLOYMENT with --release" in mixed.stderr
     half = live_server.cli("deploy", "upgrade", "--from", v1["id"])
     assert half.returncode == 1 and "give --from and --to" in half.stderr
     wrong = live_server.cli("deploy", "upgrade", "--from", v2["id"], "--to", v2["id"])

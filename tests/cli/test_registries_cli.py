@@ -10,7 +10,7 @@ import httpx
 
 def test_registries_lifecycle_from_the_cli(live_server, tmp_path):
     created = live_server.cli(
-        "registries", "create", "--host", "cli.registry.example:5000", "--json", check=True
+        "registries", "create", "--host", "cli.registry.example:5000", "-o", "json", check=True
     )
     row = json.loads(created.stdout)
     assert row["realm"] == f"{live_server.url}/registry/v1/{row['id']}/token"
@@ -50,7 +50,9 @@ def test_registry_account_secret_shown_once_and_revocable(live_server, tmp_path)
     listed = live_server.cli("registries", "accounts", "list", "acct.registry.example", check=True)
     assert "team/*=pull,push base=pull" in listed.stdout and secret not in listed.stdout
     row = json.loads(
-        live_server.cli("registries", "show", "acct.registry.example", "--json", check=True).stdout
+        live_server.cli(
+            "registries", "show", "acct.registry.example", "-o", "json", check=True
+        ).stdout
     )
     assert httpx.get(row["realm"], auth=("ci", secret)).status_code == 200
     live_server.cli("registries", "accounts", "delete", "acct.registry.example", "ci", check=True)

@@ -16,7 +16,15 @@ import typer
 from edgedock.cli import client, credential_helpers
 from edgedock.cli.auth_files import AuthEntry, AuthFile, AuthFileError, read_auth_file
 from edgedock.cli.auth_files import default_paths as auth_file_paths
-from edgedock.cli.output import fail, print_json, print_table
+from edgedock.cli.output import (
+    OutputFormat,
+    OutputOption,
+    fail,
+    is_data,
+    note,
+    print_data,
+    print_table,
+)
 from edgedock.text import fold
 
 CREATED, REPLACED, SKIPPED, FAILED = "created", "replaced", "skipped", "failed"
@@ -148,7 +156,7 @@ def import_credentials(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List what would be created; change nothing.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Import the logins of docker's config.json or podman's auth.json, one per registry.
 
@@ -159,7 +167,7 @@ def import_credentials(
         auth_file = read_auth_file(path)
     except AuthFileError as exc:
         fail(str(exc))
-    typer.echo(f"reading {path}", err=True)
+    note(f"reading {path}")
     entries = resolve_helpers(auth_file)
     api = client.from_environment()
     existing = api.paginate("/image-credentials")
@@ -185,8 +193,8 @@ def import_credentials(
                 "id": new_id,
             }
         )
-    if as_json:
-        print_json(rows)
+    if is_data(output):
+        print_data(rows, output)
     else:
         for row in rows:
             row["said"] = f"{row['outcome']}: {row['reason']}" if row["reason"] else row["outcome"]

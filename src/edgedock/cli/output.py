@@ -64,6 +64,11 @@ def note(message: str) -> None:
     typer.echo(message, err=True)
 
 
+def is_data(output: OutputFormat) -> bool:
+    """json and yaml: the formats for scripts, printed whole rather than as a table."""
+    return output in (OutputFormat.json, OutputFormat.yaml)
+
+
 def print_data(value: Any, output: OutputFormat) -> None:
     """JSON or YAML of `value`; callers use it for the machine-readable formats."""
     if output is OutputFormat.yaml:

@@ -10,7 +10,17 @@ from typing import Annotated, Any
 import typer
 
 from edgedock.cli import client
-from edgedock.cli.output import fail, print_fields, print_json, print_table
+from edgedock.cli.output import (
+    CreatedOutputOption,
+    OutputFormat,
+    OutputOption,
+    fail,
+    is_data,
+    note,
+    print_data,
+    print_fields,
+    print_table,
+)
 
 app = typer.Typer(
     help="Brokered registries: edgedock as the token service of registries you run.",
@@ -21,8 +31,7 @@ accounts = typer.Typer(
 )
 app.add_typer(accounts, name="accounts")
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-RegistryArg = Annotated[str, typer.Argument(help="The registry's id or host.")]
+RegistryArg = Annotated[str, typer.Argument(help="The registry's id or host.", metavar="REGISTRY")]
 
 
 def _resolve(api: client.ApiClient, registry: str) -> dict[str, Any]:
@@ -61,25 +70,25 @@ def create_registry(
     service: Annotated[
         str | None, typer.Option(help="The registry's auth.token.service (default: the host).")
     ] = None,
-    as_json: JsonOption = False,
+    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Broker a registry; prints the realm, service, issuer and the YAML to configure."""
     body: dict[str, Any] = {"host": host}
     if service is not None:
         body["service"] = service
     created = client.from_environment().post("/registries", json=body)
-    if as_json:
-        print_json(created)
+    if is_data(output):
+        print_data(created, output)
     else:
         _show(created)
 
 
 @app.command("list")
-def list_registries(as_json: JsonOption = False) -> None:
+def list_registries(output: OutputOption = OutputFormat.table) -> None:
     """Every brokered registry of the tenant."""
     items = client.from_environment().get("/registries")["items"]
-    if as_json:
-        print_json(items)
+    if is_data(output):
+        print_data(items, output)
     else:
         print_table(
             items,
@@ -88,11 +97,11 @@ def list_registries(as_json: JsonOption = False) -> None:
 
 
 @app.command("show")
-def show_registry(registry: RegistryArg, as_json: JsonOption = False) -> None:
+def show_registry(registry: RegistryArg, output: OutputOption = OutputFormat.table) -> None:
     """A registry, with the configuration to paste into it."""
     found = _resolve(client.from_environment(), registry)
-    if as_json:
-        print_json(found)
+    if is_data(output):
+        print_data(found, output)
     else:
         _show(found)
 
@@ -103,7 +112,7 @@ def delete_registry(registry: RegistryArg) -> None:
     api = client.from_environment()
     found = _resolve(api, registry)
     api.delete(f"/registries/{found['id']}")
-    typer.echo(f"deleted brokered registry {found['host']}", err=True)
+    note(f"deleted brokered registry {found['host']}")
 
 
 @app.command("bundle")
@@ -121,7 +130,7 @@ def bundle(
         typer.echo(pem, nl=False)
         return
     output.write_text(pem)
-    typer.echo(f"wrote the bundle of {found['host']} to {output}", err=True)
+    note(f"wrote the bundle of {found['host']} to {output}")
 
 
 def _rule(text: str) -> dict[str, Any]:
@@ -143,7 +152,7 @@ def create_account(
         Path | None,
         typer.Option(help="Write the secret to this new file (mode 0600) instead of stdout."),
     ] = None,
-    as_json: JsonOption = False,
+    output: CreatedOutputOption = OutputFormat.table,
 ) -> None:
     """Create an account; its secret is shown once (use it with docker login --password-stdin)."""
     api = client.from_environment()
@@ -162,29 +171,29 @@ def create_account(
             raise
         with os.fdopen(fd, "w") as f:
             f.write(created["secret"] + "\n")
-        typer.echo(created["id"])
-        typer.echo(f"secret of account {name} written to {secret_file}", err=True)
+        if is_data(output):
+            print_data({k: v for k, v in created.items() if k != "secret"}, output)
+        note(f"account {name} ({created['id']}) created; its secret is in {secret_file}")
         return
     created = api.post(f"/registries/{found['id']}/accounts", json=body)
-    if as_json:
-        print_json(created)
-        return
-    typer.echo(created["secret"])
-    typer.echo(
-        f"account {name} ({created['id']}) created on {found['host']}; the secret above is "
-        f"shown only once: docker login {found['host']} -u {name} --password-stdin",
-        err=True,
+    if is_data(output):
+        print_data(created, output)
+    else:
+        typer.echo(created["secret"])
+    note(
+        f"account {name} ({created['id']}) created on {found['host']}; the secret is "
+        f"shown only once: docker login {found['host']} -u {name} --password-stdin"
     )
 
 
 @accounts.command("list")
-def list_accounts(registry: RegistryArg, as_json: JsonOption = False) -> None:
+def list_accounts(registry: RegistryArg, output: OutputOption = OutputFormat.table) -> None:
     """The accounts of a registry, with their access rules (never their secrets)."""
     api = client.from_environment()
     found = _resolve(api, registry)
     items = api.get(f"/registries/{found['id']}/accounts")["items"]
-    if as_json:
-        print_json(items)
+    if is_data(output):
+        print_data(items, output)
         return
     rows = [
         {
@@ -203,7 +212,7 @@ def list_accounts(registry: RegistryArg, as_json: JsonOption = False) -> None:
 @accounts.command("delete")
 def delete_account(
     registry: RegistryArg,
-    account: Annotated[str, typer.Argument(help="The account's id or name.")],
+    account: Annotated[str, typer.Argument(help="The account's id or name.", metavar="ACCOUNT")],
 ) -> None:
     """Revoke an account: its secret stops working at once."""
     api = client.from_environment()
@@ -218,4 +227,4 @@ def delete_account(
             fail(f"registry {found['host']} has no account named {account!r}")
         account_id = match[0]["id"]
     api.delete(f"/registries/{found['id']}/accounts/{account_id}")
-    typer.echo(f"revoked account {account} on {found['host']}", err=True)
+    note(f"revoked account {account} on {found['host']}")
