@@ -1,8 +1,8 @@
 """Issue 12, items 1 and 6 for real: a device installs the agent from the server, and an agent
 pointed at the wrong engine socket says so once, then recovers.
 
-A live `edgedock serve`, the Debian docker-registry with htpasswd auth and Podman's Docker API
-service, as in test_agent_e2e. The install goes into a fresh venv made here: the wheel only from
+A live `edgedock serve`, the Debian docker-registry with htpasswd auth, Podman's Docker API
+service and the Docker Engine, as in test_agent_e2e and test_docker_engine. The install goes into a fresh venv made here: the wheel only from
 the running server's URL, the agent extra's dependencies from the package index (a wheel
 cannot bring its dependencies along), run from a folder outside the checkout with no
 PYTHONPATH, and the agent that runs is the venv's own copy of edgedock.
@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -27,9 +28,12 @@ import pytest
 
 from tests.conftest import create_database
 from tests.e2e.agent_support import Operator, clear_engine, managed, wait_for
+from tests.support.docker_engine import DockerEngineInfo, run_docker
 from tests.support.engine import EngineInfo
 from tests.support.fixtures import (
     PrivateImage,
+    docker_engine,
+    docker_private_image,
     engine,
     private_image,
     registry,
@@ -38,7 +42,14 @@ from tests.support.fixtures import (
 from tests.support.live_server import EDGEDOCK, LiveServer, running_server
 from tests.web.conftest import HTML, csrf_of
 
-__all__ = ["engine", "private_image", "registry", "registry_credentials"]  # fixtures, for pytest
+__all__ = [  # fixtures, for pytest
+    "docker_engine",
+    "docker_private_image",
+    "engine",
+    "private_image",
+    "registry",
+    "registry_credentials",
+]
 
 pytestmark = pytest.mark.real_engine
 
@@ -124,30 +135,62 @@ def _device_with_private_deployment(
     return deployment, token_file
 
 
-def test_agent_wheel_from_the_server_installs_in_a_fresh_venv_and_pulls_a_private_image_e2e(
-    operator: Operator,
-    live: LiveServer,
-    engine: EngineInfo,
-    private_image: PrivateImage,
-    tmp_path: Path,
-) -> None:
-    device_home = tmp_path / "device"
-    deployment, token_file = _device_with_private_deployment(operator, private_image, device_home)
-    venv = tmp_path / "venv"
-    made = _run([sys.executable, "-m", "venv", str(venv)], cwd=tmp_path)
+@dataclass(frozen=True)
+class DeviceVenv:
+    path: Path
+    wheel_url: str
+
+    @property
+    def edgedock(self) -> str:
+        return str(self.path / "bin" / "edgedock")
+
+
+@pytest.fixture(scope="module")
+def device_venv(live: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> DeviceVenv:
+    """A fresh venv with the agent installed as the device page says: the wheel by its URL."""
+    folder = tmp_path_factory.mktemp("device-venv")
+    venv = folder / "venv"
+    made = _run([sys.executable, "-m", "venv", str(venv)], cwd=folder)
     assert made.returncode == 0, made.stderr
     url = _wheel_url(live)
-
     installed = _run(
         [str(venv / "bin" / "pip"), "install", "--quiet", f"edgedock[agent] @ {url}"],
-        cwd=tmp_path,
+        cwd=folder,
         timeout=600,
     )
-
     assert installed.returncode == 0, installed.stderr
+    return DeviceVenv(venv, url)
+
+
+def _run_installed_agent_until_running(
+    device_venv: DeviceVenv,
+    operator: Operator,
+    live: LiveServer,
+    engine_url: str,
+    image: PrivateImage,
+    tmp_path: Path,
+) -> str:
+    deployment, token_file = _device_with_private_deployment(operator, image, tmp_path / "device")
+    log_path = tmp_path / "agent.log"
+    process = _start_agent(device_venv.edgedock, live, token_file, engine_url, log_path)
+    try:
+        wait_for(lambda: operator.status_is(deployment, "running"), timeout=120, what="running")
+    finally:
+        code = _stop(process)
+    output = log_path.read_text()
+    assert code == 0, output
+    assert "agent stopped" in output and f"pulling {image.image}" in output
+    assert "plain HTTP" not in output, "loopback HTTP is no reason to warn"
+    assert image.password not in output
+    return output
+
+
+def test_agent_wheel_from_the_server_installs_in_a_fresh_venv_e2e(
+    device_venv: DeviceVenv, live: LiveServer, tmp_path: Path
+) -> None:
     where = _run(
         [
-            str(venv / "bin" / "python"), "-c",
+            str(device_venv.path / "bin" / "python"), "-c",
             "import json, edgedock, importlib.metadata as m, importlib.util as u;"
             "d = m.distribution('edgedock');"
             "print(json.dumps([edgedock.__file__, d.read_text('direct_url.json'),"
@@ -157,30 +200,49 @@ def test_agent_wheel_from_the_server_installs_in_a_fresh_venv_and_pulls_a_privat
     )  # fmt: skip
     assert where.returncode == 0, where.stderr
     module_file, direct_url, no_server_code, has_docker_sdk = json.loads(where.stdout)
-    assert Path(module_file).is_relative_to(venv) and not Path(module_file).is_relative_to(CHECKOUT)
-    assert json.loads(direct_url)["url"] == url, "pip took the wheel from the server's URL"
+    assert Path(module_file).is_relative_to(device_venv.path)
+    assert not Path(module_file).is_relative_to(CHECKOUT)
+    assert json.loads(direct_url)["url"] == device_venv.wheel_url, "the wheel came from the server"
     assert no_server_code and has_docker_sdk
 
     unit = _run(
-        [str(venv / "bin" / "edgedock"), "agent", "install-service", "--server", live.url,
-         "--token-file", str(token_file), "--unit", "-"],
+        [device_venv.edgedock, "agent", "install-service", "--server", live.url,
+         "--token-file", "/etc/edgedock/device-token", "--unit", "-"],
         cwd=tmp_path,
     )  # fmt: skip
     assert unit.returncode == 0, unit.stderr
-    assert f"ExecStart={venv / 'bin' / 'edgedock'} agent --server {live.url} " in unit.stdout
+    assert f"ExecStart={device_venv.edgedock} agent --server {live.url} " in unit.stdout
 
-    log_path = tmp_path / "agent.log"
-    process = _start_agent(str(venv / "bin" / "edgedock"), live, token_file, engine.url, log_path)
-    try:
-        wait_for(lambda: operator.status_is(deployment, "running"), timeout=120, what="running")
-    finally:
-        code = _stop(process)
-    output = log_path.read_text()
-    assert code == 0, output
-    assert "agent stopped" in output and f"pulling {private_image.image}" in output
-    assert "plain HTTP" not in output, "loopback HTTP is no reason to warn"
-    assert private_image.password not in output
+
+def test_installed_agent_pulls_a_private_image_on_podman_e2e(
+    device_venv: DeviceVenv,
+    operator: Operator,
+    live: LiveServer,
+    engine: EngineInfo,
+    private_image: PrivateImage,
+    tmp_path: Path,
+) -> None:
+    _run_installed_agent_until_running(
+        device_venv, operator, live, engine.url, private_image, tmp_path
+    )
     assert [row[2] for row in managed(engine)] == ["running"]
+
+
+def test_installed_agent_pulls_a_private_image_on_the_docker_engine_e2e(
+    device_venv: DeviceVenv,
+    operator: Operator,
+    live: LiveServer,
+    docker_engine: DockerEngineInfo,
+    docker_private_image: PrivateImage,
+    tmp_path: Path,
+) -> None:
+    _run_installed_agent_until_running(
+        device_venv, operator, live, docker_engine.url, docker_private_image, tmp_path
+    )
+    running = run_docker(
+        docker_engine.env, "ps", "--filter", "label=io.edgedock.managed", "--format", "{{.State}}"
+    )
+    assert "running" in running.split()
 
 
 def test_agent_on_a_wrong_engine_socket_says_so_once_then_recovers_e2e(
