@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -129,3 +130,52 @@ def test_status_book_truncates_long_messages() -> None:
     assert report is not None
     assert len(report.containers[0].message or "") == 4000
     assert len(report.events[0].kind) == 40 and len(report.events[0].message) == 4000
+
+
+def _managed(name: str, *, state: str = "running", version: str | None = "1.0.0") -> Any:
+    from edgedock.agent.engine import ManagedContainer
+
+    return ManagedContainer(
+        device_id="dev-1",
+        deployment_id="d-1",
+        container_id="c-1",
+        spec_hash="h",
+        engine_id=f"e-{name}",
+        name=name,
+        state=state,
+        image="localhost:5055/team/app:1.0",
+        release_id="r-1" if version else None,
+        version=version,
+    )
+
+
+def test_status_book_sends_what_runs_only_when_it_changed() -> None:
+    book = StatusBook(now=lambda: datetime.now(UTC))
+    assert book.pending() is None, "nothing known yet: nothing to say"
+    book.set_running([_managed("edgedock-app-d1")])
+    first = book.pending()
+    assert first is not None and first.running is not None
+    (running,) = first.running
+    assert (running.name, running.version, running.state) == ("edgedock-app-d1", "1.0.0", "running")
+    book.delivered(first)
+    book.set_running([_managed("edgedock-app-d1")])
+    assert book.pending() is None, "the same list again is not resent"
+    book.set_running([_managed("edgedock-app-d1", state="exited")])
+    changed = book.pending()
+    assert changed is not None and changed.running is not None
+    assert changed.running[0].state == "exited"
+    book.delivered(changed)
+    book.set_running([])
+    emptied = book.pending()
+    assert emptied is not None and emptied.running == [], "nothing runs any more: said so"
+
+
+def test_status_book_cuts_what_runs_to_the_protocol_bounds() -> None:
+    book = StatusBook(now=lambda: datetime.now(UTC))
+    book.set_running([_managed("n" * 400, version="v" * 300)])
+    report = book.pending()
+    assert report is not None and report.running is not None
+    (running,) = report.running
+    assert len(running.name) <= wire.MAX_CONTAINER_NAME
+    assert running.version is not None and len(running.version) <= wire.MAX_VERSION
+    wire.StatusReport.model_validate(report.model_dump(mode="json"))  # the server takes it
