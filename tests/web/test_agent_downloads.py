@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import importlib.metadata
 import io
 import re
 import zipfile
@@ -17,8 +18,6 @@ WHEEL = agent_wheel.wheel_filename()
 
 
 def test_wheel_is_named_and_versioned_as_the_installed_server() -> None:
-    import importlib.metadata
-
     version = importlib.metadata.version("edgedock")
     assert agent_wheel.wheel_filename(version) == WHEEL == f"edgedock-{version}-py3-none-any.whl"
 
@@ -37,7 +36,9 @@ def test_wheel_holds_the_running_package_and_its_metadata() -> None:
     assert "edgedock/server/templates/devices/detail.html" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     assert 'Requires-Dist: docker>=7.1; extra == "agent"' in metadata
-    assert "edgedock = edgedock.cli.main:app" in entry_points
+    installed = importlib.metadata.distribution("edgedock")
+    assert entry_points == installed.read_text("entry_points.txt")
+    assert "edgedock = edgedock.cli.main:" in entry_points
     # Every file but RECORD itself is in RECORD with its hash, as installers check.
     recorded = {line.split(",")[0] for line in record.splitlines()}
     assert recorded == names
@@ -114,3 +115,8 @@ async def test_device_page_shows_the_install_with_the_token_pasted_in(web, api) 
         "sudo systemctl enable --now edgedock-agent   # paste the device token, then Ctrl-D",
     ]
     assert device["token"] not in page
+
+
+async def test_openapi_carries_the_version_of_the_agent_wheel(anonymous) -> None:
+    info = (await anonymous.get("/openapi.json")).json()["info"]
+    assert agent_wheel.wheel_filename(info["version"]) == WHEEL

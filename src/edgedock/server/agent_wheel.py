@@ -27,7 +27,6 @@ import edgedock
 DISTRIBUTION = "edgedock"
 TAG = "py3-none-any"
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can carry
-_ENTRY_POINTS = "[console_scripts]\nedgedock = edgedock.cli.main:app\n"
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ def _built() -> AgentWheel:
         Path(edgedock.__file__).parent,
         version=distribution.version,
         metadata=distribution.read_text("METADATA") or "",
-        entry_points=distribution.read_text("entry_points.txt") or _ENTRY_POINTS,
+        entry_points=distribution.read_text("entry_points.txt") or "",
     )
 
 

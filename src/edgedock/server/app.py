@@ -33,7 +33,7 @@ from edgedock.registries.issuing import SignerCache
 from edgedock.registries.pull_secrets import PullSecretWriter
 from edgedock.releases import api as releases_api
 from edgedock.rotation import api as rotation_api
-from edgedock.server import docs, handlers, ui
+from edgedock.server import agent_wheel, docs, handlers, ui
 from edgedock.server.access_log import AccessLogMiddleware
 from edgedock.server.body_limit import BodyLimitMiddleware
 from edgedock.server.state import ServerState
@@ -114,7 +114,7 @@ def create_app(
 
     app = FastAPI(
         title="edgedock",
-        version="0.1.0",
+        version=agent_wheel.server_version(),  # the version its agent wheel carries too
         summary="Container applications from private registries on fleets of edge devices.",
         lifespan=lifespan,
         # FastAPI's own docs load scripts from a CDN: off, and /docs is ours (server/docs.py).
