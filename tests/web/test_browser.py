@@ -213,7 +213,7 @@ def deploy_and_watch(j: Journey, release_url: str, device_token: str) -> str:
     """Deploy from the release page; the status the device reports shows, then stop and start."""
     page = j.page
     page.goto(release_url)
-    page.get_by_label("Device", exact=True).select_option(label=j.device_name)
+    page.get_by_label(j.device_name, exact=True).check()
     page.get_by_role("button", name="Deploy 1.0.0").click()
     heading = f"{j.app_name} 1.0.0 on {j.device_name}"
     expect(page.get_by_role("heading", name=heading)).to_be_visible()

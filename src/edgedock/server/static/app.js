@@ -86,3 +86,17 @@ document.addEventListener("submit", (event) => {
   };
   setTimeout(poll, every);
 })();
+// "Select all shown" ticks (or, when all are ticked, clears) every checkbox of one fieldset.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const button of document.querySelectorAll("[data-check-all]")) {
+    button.hidden = false;
+    button.addEventListener("click", () => {
+      const boxes = document.getElementById(button.dataset.checkAll)
+        .querySelectorAll("input[type=checkbox]");
+      const all = [...boxes].every((box) => box.checked);
+      for (const box of boxes) {
+        box.checked = !all;
+      }
+    });
+  }
+});
