@@ -4,6 +4,7 @@ conflicts that change nothing, and the old credentials deletable without force a
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -12,6 +13,7 @@ from edgedock.audit.models import AuditEvent
 from edgedock.deployments.models import Deployment
 from edgedock.releases.models import Release, ReleaseContainer
 from tests import factories
+from tests.credentials import tokens
 from tests.rotation.fleet import CREDS, fleet, replace
 
 
@@ -64,6 +66,8 @@ async def test_dry_run_answers_the_plan_and_changes_nothing(api, database, tenan
 
 async def test_real_run_does_what_the_dry_run_planned(api, database, tenant):
     f = await fleet(api, database, tenant.id)
+    before = (await api.get(f"{CREDS}/{f.old['id']}")).json()
+    assert (before["use_count"], before["in_use_count"]) == (3, 2)
     body = {"with": f.new["id"]}
     dry = (await replace(api, f.old["id"], **body, dry_run=True)).json()
     response = await replace(api, f.old["id"], **body)
@@ -87,6 +91,10 @@ async def test_real_run_does_what_the_dry_run_planned(api, database, tenant):
         got = (await api.get(f"/api/v1/deployments/{deployment_id}")).json()
         assert got["release_id"] == successor_142
     # The old credentials now back no deployed or highest release: deleting needs no force.
+    detail = (await api.get(f"{CREDS}/{f.old['id']}")).json()
+    assert (detail["use_count"], detail["in_use_count"]) == (3, 0)
+    listed = {c["label"]: c["in_use_count"] for c in (await api.get(CREDS)).json()["items"]}
+    assert listed == {"old": 0, "new": 2}
     assert (await api.delete(f"{CREDS}/{f.old['id']}")).status_code == 204
 
 
@@ -298,3 +306,15 @@ async def test_new_credentials_bound_to_the_same_registry_replace(api, database,
     response = await replace(api, f.old["id"], **{"with": ghcr["id"]})
     assert response.status_code == 200, response.text
     assert response.json()["overridden"] == []
+
+
+async def test_expired_new_credentials_are_refused(api, database, tenant):
+    f = await fleet(api, database, tenant.id)
+    expired = await factories.credentials(
+        api, password=tokens.ecr(datetime.now(UTC) - timedelta(days=1))
+    )
+    response = await replace(api, f.old["id"], **{"with": expired["id"]})
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["field"]) == ("credentials_expired", "with")
+    assert expired["id"] in error["message"]

@@ -24,6 +24,7 @@ async def test_detail_page_offers_replace_and_the_form_lists_the_releases(
     f = await fleet(api, database, tenant.id)
     detail = (await web.get(f"/image-credentials/{f.old['id']}")).text
     assert f'href="{_page(f)}"' in detail and "Replace with…" in detail
+    assert "2 of these containers are in a release that is deployed" in html.unescape(detail)
     form = await web.get(_page(f))
     assert form.status_code == 200
     text = html.unescape(form.text)
@@ -63,6 +64,7 @@ async def test_confirm_executes_the_plan_with_the_versions_on_the_page(web, api,
     assert response.headers["location"] == f"/image-credentials/{f.old['id']}"
     shown = await web.get(response.headers["location"])
     assert "2 new release(s), 2 deployment(s) upgraded" in html.unescape(shown.text)
+    assert "None of these releases is deployed" in html.unescape(shown.text)
     assert await _releases(api, f.shop["id"]) == ["1.4.2", "1.4.7", "1.5.0", "1.5.1"]
 
 

@@ -191,6 +191,11 @@ class CredentialRead(BaseModel):
     created_at: datetime
     created_by: str
     use_count: int
+    in_use_count: int = Field(
+        default=0,
+        description="Containers of releases that are deployed or their application's highest "
+        "version: while this is not 0, deleting needs force (replace them first).",
+    )
     last_check: LastCheck | None = None
     used_by: list[UsedBy] | None = None
     pulled_by: list[PulledBy] | None = None

@@ -100,6 +100,7 @@ def to_read(
     credential: ImageCredential,
     *,
     use_count: int = 0,
+    in_use_count: int = 0,
     used_by: list[UsedBy] | None = None,
     pulled_by: list[PulledBy] | None = None,
     warning: timedelta = expiry.DEFAULT_WARNING,
@@ -117,6 +118,7 @@ def to_read(
         created_at=credential.created_at,
         created_by=credential.created_by,
         use_count=use_count,
+        in_use_count=in_use_count,
         last_check=last_check_of(credential),
         used_by=used_by,
         pulled_by=pulled_by,
@@ -247,9 +249,18 @@ async def search(
         stmt = stmt.where(expiry.condition(state, warning=warning, now=now))
     stmt = ORDER.apply(stmt, cursor=cursor, limit=limit)
     page, next_cursor = ORDER.split((await session.scalars(stmt)).all(), limit=limit)
-    used = await references_of(session, tenant_id=tenant_id, credential_ids=[c.id for c in page])
+    ids = [c.id for c in page]
+    used = await references_of(session, tenant_id=tenant_id, credential_ids=ids)
+    in_use = await release_use.in_use_counts(session, tenant_id=tenant_id, credential_ids=ids)
     items = [
-        to_read(c, use_count=len(used[c.id]), used_by=used[c.id], warning=warning) for c in page
+        to_read(
+            c,
+            use_count=len(used[c.id]),
+            in_use_count=in_use[c.id],
+            used_by=used[c.id],
+            warning=warning,
+        )
+        for c in page
     ]
     return Page[CredentialRead](items=items, next_cursor=next_cursor)
 
@@ -340,8 +351,16 @@ async def read_detail(
     credential = await get(session, tenant_id=tenant_id, credential_id=credential_id)
     used_by = await references(session, tenant_id=tenant_id, credential_id=credential_id)
     pulled = await pulled_by(session, tenant_id=tenant_id, credential_id=credential_id)
+    in_use = await release_use.in_use_counts(
+        session, tenant_id=tenant_id, credential_ids=[credential_id]
+    )
     return to_read(
-        credential, use_count=len(used_by), used_by=used_by, pulled_by=pulled, warning=warning
+        credential,
+        use_count=len(used_by),
+        in_use_count=in_use[credential_id],
+        used_by=used_by,
+        pulled_by=pulled,
+        warning=warning,
     )
 
 

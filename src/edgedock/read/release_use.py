@@ -137,6 +137,44 @@ async def current_uses(
     return sorted(uses.values(), key=lambda u: sort_keys[u.release_id])
 
 
+async def in_use_counts(
+    session: AsyncSession, *, tenant_id: uuid.UUID, credential_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """For each of the credentials, how many containers of deployed or highest releases use
+    them (the count `current_uses` would list), in three queries whatever the number."""
+    counts = dict.fromkeys(credential_ids, 0)
+    if not credential_ids:
+        return counts
+    rows = (
+        await session.execute(
+            select(ReleaseContainer.image_credentials_id, Release.id, Release.application_id)
+            .join(Release, ReleaseContainer.release_id == Release.id)
+            .where(
+                Release.tenant_id == tenant_id,
+                ReleaseContainer.image_credentials_id.in_(credential_ids),
+            )
+        )
+    ).all()
+    if not rows:
+        return counts
+    highest = set(
+        (await highest_releases(session, application_ids=sorted({a for _, _, a in rows}))).values()
+    )
+    deployed = set(
+        (
+            await session.scalars(
+                select(Deployment.release_id)
+                .where(Deployment.release_id.in_({r for _, r, _ in rows}))
+                .distinct()
+            )
+        ).all()
+    )
+    for credential_id, release_id, _ in rows:
+        if credential_id is not None and (release_id in highest or release_id in deployed):
+            counts[credential_id] += 1
+    return counts
+
+
 async def _deployments_of(
     session: AsyncSession, *, release_ids: set[uuid.UUID]
 ) -> dict[uuid.UUID, list[DeployedOn]]:
