@@ -127,3 +127,12 @@ async def test_the_favicon_is_served(anonymous):
     icon = await anonymous.get("/favicon.ico")
     assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
     assert (await anonymous.get("/static/favicon.svg")).status_code == 200
+
+
+async def test_the_api_says_what_runs_and_the_one_line(api, app):
+    made = await _upgrade_that_fails(api, app)
+    read = (await api.get(f"/api/v1/deployments/{made['deployment']['id']}")).json()
+    assert read["version"] == "1.1.0" and read["status"] == "error"
+    assert read["summary"].startswith("1.0.0 still running; upgrade to 1.1.0 failed: app: ")
+    (running,) = read["running"]
+    assert (running["version"], running["state"], running["current"]) == ("1.0.0", "running", False)

@@ -14,6 +14,7 @@ from edgedock.deployments.schemas import (
     DeploymentBatch,
     DeploymentCreate,
     DeploymentCreateMany,
+    DeploymentDetail,
     DeploymentEventRead,
     DeploymentRead,
     DeploymentUpgrade,
@@ -21,8 +22,8 @@ from edgedock.deployments.schemas import (
     DeploymentUpgradeMany,
 )
 from edgedock.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, Page
+from edgedock.read import deployment_page, fleet_actions
 from edgedock.read import deployments as deployment_reading
-from edgedock.read import fleet_actions
 from edgedock.releases import service as release_service
 from edgedock.server.deps import CurrentActor, Session
 
@@ -123,11 +124,12 @@ async def search_deployments(
 @router.get("/{deployment_id}")
 async def get_deployment(
     deployment_id: str, session: Session, actor: CurrentActor
-) -> DeploymentRead:
+) -> DeploymentDetail:
+    """With what the device's engine runs for it and a one-line summary of the two."""
     deployment = await deployment_service.get(
         session, tenant_id=actor.tenant_id, deployment_id=parse_id(deployment_id)
     )
-    return await deployment_reading.read_one(session, deployment)
+    return await deployment_page.detail(session, deployment)
 
 
 @router.get("/{deployment_id}/events")

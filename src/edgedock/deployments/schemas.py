@@ -69,6 +69,24 @@ class DeploymentRead(BaseModel):
     containers: list[ContainerStateRead]
 
 
+class RunningContainerRead(BaseModel):
+    """A container the device's engine holds for the deployment, as its agent last reported."""
+
+    name: str
+    image: str
+    version: str | None
+    state: str
+    current: bool = Field(description="Made for the deployment's current release.")
+
+
+class DeploymentDetail(DeploymentRead):
+    summary: str = Field(
+        description="What runs and what failed, in one line: "
+        "`1.0.0 still running; upgrade to 1.1.0 failed: …`."
+    )
+    running: list[RunningContainerRead]
+
+
 class DeploymentBatch(BaseModel):
     items: list[DeploymentRead]
 

@@ -17,7 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from edgedock import pull_errors
 from edgedock.deployments.models import Deployment, RunningContainer
-from edgedock.deployments.schemas import DeploymentEventRead, DeploymentRead
+from edgedock.deployments.schemas import (
+    DeploymentDetail,
+    DeploymentEventRead,
+    DeploymentRead,
+    RunningContainerRead,
+)
 from edgedock.pagination import Page
 from edgedock.read import deployments as deployment_reading
 from edgedock.releases.models import Release, ReleaseContainer
@@ -25,13 +30,7 @@ from edgedock.releases.models import Release, ReleaseContainer
 RUNNING_STATES = frozenset({"running", "restarting"})
 
 
-@dataclass(frozen=True, slots=True)
-class RunningRead:
-    name: str
-    image: str
-    version: str | None
-    state: str
-    current: bool  # made for the deployment's release
+RunningRead = RunningContainerRead
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +129,14 @@ async def read_page(
     line, tone = truth(read, engine)
     timeline = await deployment_reading.events(session, deployment=deployment, limit=events)
     return DeploymentPage(read, engine, line, tone, problems(read), timeline)
+
+
+async def detail(session: AsyncSession, deployment: Deployment) -> DeploymentDetail:
+    """The API's view of one deployment: the read model, what runs, and the one line."""
+    read = await deployment_reading.read_one(session, deployment)
+    engine = await running(session, deployment)
+    line, _ = truth(read, engine)
+    return DeploymentDetail(**read.model_dump(), summary=line, running=engine)
 
 
 def fingerprint(html: str) -> str:
