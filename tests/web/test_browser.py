@@ -166,8 +166,8 @@ def register_device(j: Journey) -> str:
     j.page.get_by_role("button", name="Register device").click()
     token = j.page.get_by_label("Device token").input_value()
     assert token.startswith("edd_")
-    expect(j.page.locator("#agent-command")).to_contain_text(
-        f"edgedock agent --server {j.server.url}"
+    expect(j.page.locator("#agent-install")).to_contain_text(
+        f"edgedock agent install-service --server {j.server.url}"
     )
     j.shot("device-created")
     return token
