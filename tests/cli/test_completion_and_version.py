@@ -41,8 +41,10 @@ def test_completion_of_an_unknown_shell_is_one_line():
     assert result.returncode == 2 and "tcsh" in result.stderr and result.stdout == ""
 
 
-def _bash_complete(live_server, words: str) -> list[str]:
-    """What Tab offers after `words` in a real bash that sourced `edgedock completion bash`."""
+def _bash_complete(live_server, line: str) -> list[str]:
+    """What Tab offers at the end of `line` in a real bash that sourced `edgedock completion
+    bash`: bash sets COMP_LINE and COMP_POINT and replaces the part of the word after the last
+    COMP_WORDBREAKS character (`@` among them) with what COMPREPLY holds."""
     env = {
         **live_server.env,
         "EDGEDOCK_URL": live_server.url,
@@ -51,7 +53,7 @@ def _bash_complete(live_server, words: str) -> list[str]:
     }
     script = (
         "source <(edgedock completion bash)\n"
-        f"COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1))\n"
+        f"COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}\n"
         "_edgedock_completion edgedock\n"
         'printf "%s\\n" "${COMPREPLY[@]}"\n'
     )
@@ -87,15 +89,21 @@ def test_bash_completes_commands_and_device_names_from_the_server(live_server):
         "tab-gw-2",
     ]
     assert _bash_complete(live_server, "edgedock deploy create --release tab-a") == ["tab-app@"]
-    assert _bash_complete(live_server, "edgedock deploy create --release tab-app@3") == [
-        "tab-app@3.1.0"
+    # bash replaces only what follows the `@`: COMPREPLY holds the version alone.
+    assert _bash_complete(live_server, "edgedock deploy create --release tab-app@3") == ["3.1.0"]
+    assert _bash_complete(live_server, "edgedock deploy create --device tab-gw-1 --release ") == [
+        "tab-app@"
     ]
+    live_server.cli(
+        "deploy", "create", "--release", "tab-app@3.1.0", "--device", "tab-gw-1", check=True
+    )
+    assert _bash_complete(live_server, "edgedock deploy show tab-gw-1/") == ["tab-gw-1/tab-app"]
 
 
 def test_completion_without_a_token_offers_nothing_and_prints_no_error(live_server):
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEDOCK_")}
     env.update(
-        _EDGEDOCK_COMPLETE="complete_bash", COMP_WORDS="edgedock devices show x", COMP_CWORD="3"
+        _EDGEDOCK_COMPLETE="complete_bash", COMP_LINE="edgedock devices show x", COMP_POINT="22"
     )
     result = subprocess.run([EDGEDOCK], capture_output=True, text=True, env=env, timeout=60)
     assert (result.returncode, result.stdout.strip(), result.stderr) == (0, "", "")

@@ -87,3 +87,20 @@ def test_release_file_format_is_in_the_help():
         "privileged:",
     ):
         assert setting in result.stdout, setting
+
+
+def test_usage_errors_are_one_line_naming_the_help_to_read():
+    for args, said in [
+        (["deploy", "create"], "error: Missing option '--release'."),
+        (["devices", "list", "-o", "xml"], "error: Invalid value for '--output' / '-o'"),
+        (["nosuch"], "error: No such command 'nosuch'."),
+    ]:
+        result = subprocess.run([EDGEDOCK, *args], capture_output=True, text=True)
+        assert result.returncode == 2 and result.stdout == "", args
+        (line,) = result.stderr.splitlines()
+        assert line.startswith(said) and line.endswith("--help)"), line
+
+
+def test_a_group_run_bare_shows_its_help():
+    result = subprocess.run([EDGEDOCK, "devices"], capture_output=True, text=True)
+    assert "reissue-token" in result.stdout + result.stderr

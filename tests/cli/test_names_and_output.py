@@ -226,6 +226,7 @@ def test_credentials_by_label_and_in_use_error_names_the_force_flag(live_server)
     )
     line = _one_line_error(live_server.cli("credentials", "delete", label))
     assert "--force" in line and "force=true" not in line and f"{app} 1.0.0" in line
+    assert f"(edgedock credentials replace {creds_id} --with NEW)" in line and "/api/v1" not in line
     deleted = _ok(live_server, "credentials", "delete", label, "--force")
     assert deleted.stdout == "" and label in deleted.stderr
     events = json.loads(_ok(live_server, "audit", "--credentials", creds_id, "-o", "json").stdout)

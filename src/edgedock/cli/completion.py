@@ -8,6 +8,7 @@ error into the middle of the person's command line.
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -22,11 +23,44 @@ class Shell(enum.StrEnum):
     fish = "fish"
 
 
+# Bash splits the word being completed at COMP_WORDBREAKS (@, :, = among them), so Typer's
+# script, which passes the split COMP_WORDS, would see `sensor-gateway@1.` as three words.
+# This one passes the line itself; completions are then cut to the part after the last break,
+# which is all bash replaces.
+BASH_SCRIPT = """\
+_edgedock_completion() {
+    local IFS=$'\\n'
+    COMPREPLY=( $( env COMP_LINE="$COMP_LINE" COMP_POINT="$COMP_POINT" \\
+                   _EDGEDOCK_COMPLETE=complete_bash $1 ) )
+    return 0
+}
+
+complete -o default -F _edgedock_completion edgedock"""
+BASH_WORDBREAKS = "@:="
+
+
 def register_shells() -> None:
-    """Typer's completion protocol for each shell; cheap, and needed before any completion."""
-    from typer._completion_classes import completion_init
+    """Typer's completion protocol for each shell, bash's our own; needed before completing."""
+    from typer._click.shell_completion import add_completion_class, split_arg_string
+    from typer._completion_classes import BashComplete, completion_init
 
     completion_init()
+
+    class LineBashComplete(BashComplete):
+        cut = 0
+
+        def get_completion_args(self) -> tuple[list[str], str]:
+            line = os.environ.get("COMP_LINE", "")
+            line = line[: int(os.environ.get("COMP_POINT", len(line)))]
+            words = split_arg_string(line)
+            incomplete = "" if not line or line[-1].isspace() else words.pop()
+            self.cut = max(incomplete.rfind(c) for c in BASH_WORDBREAKS) + 1
+            return words[1:], incomplete
+
+        def format_completion(self, item: Any) -> str:
+            return str(item.value)[self.cut :]
+
+    add_completion_class(LineBashComplete, "bash")
 
 
 def completion(
@@ -44,6 +78,9 @@ def completion(
     """
     from typer._completion_shared import get_completion_script
 
+    if shell is Shell.bash:
+        typer.echo(BASH_SCRIPT)
+        return
     typer.echo(
         get_completion_script(prog_name="edgedock", complete_var=COMPLETE_VAR, shell=shell.value)
     )
@@ -51,8 +88,6 @@ def completion(
 
 def _items(path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     """One page from the API, or nothing: completion must stay silent and quick (2 s at most)."""
-    import os
-
     import httpx
 
     token = os.environ.get("EDGEDOCK_TOKEN")
@@ -100,3 +135,9 @@ def complete_releases(incomplete: str) -> list[str]:
         return []
     items = _items(f"/applications/{found[0]['id']}/releases", {})
     return [f"{app_name}@{r['version']}" for r in items if str(r["version"]).startswith(version)]
+
+
+def complete_deployments(incomplete: str) -> list[str]:
+    """DEVICE/APP of the deployments: the newest page, as people name a deployment."""
+    names = [f"{d['device']}/{d['application']}" for d in _items("/deployments", {})]
+    return [n for n in names if n.casefold().startswith(incomplete.casefold())]

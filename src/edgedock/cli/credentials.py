@@ -16,6 +16,7 @@ from edgedock.cli.output import (
     CreatedOutputOption,
     OutputFormat,
     OutputOption,
+    cell,
     emit_created,
     emit_item,
     emit_list,
@@ -154,7 +155,7 @@ def show_credentials(
                 ("fingerprint", item["fingerprint"]),
                 ("kind", item["token_kind"]),
                 ("expires", _expiry(item)),
-                ("created", f"{item['created_at']} by {item['created_by']}"),
+                ("created", f"{cell(item['created_at'])} by {item['created_by']}"),
                 ("last check", _health(item)),
             ]
         )

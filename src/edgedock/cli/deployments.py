@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from edgedock.cli import client, resolve
-from edgedock.cli.completion import complete_devices, complete_releases
+from edgedock.cli.completion import complete_deployments, complete_devices, complete_releases
 from edgedock.cli.output import (
     Column,
     OutputFormat,
@@ -28,6 +28,7 @@ DeploymentArgument = Annotated[
         help="DEVICE/APP (gw-lab-2/sensor-gateway: an application is deployed once per "
         "device), or the deployment's id.",
         metavar="DEPLOYMENT",
+        autocompletion=complete_deployments,
     ),
 ]
 RELEASE_HELP = "APP@VERSION (sensor-gateway@1.2.0), a version only one application has, or an id."
@@ -183,6 +184,7 @@ def upgrade_deployment(
         typer.Argument(
             help="DEVICE/APP or the deployment's id; omit it with --from/--to.",
             metavar="DEPLOYMENT",
+            autocompletion=complete_deployments,
         ),
     ] = None,
     release: Annotated[

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 from typing import Annotated, Any
 
 import typer
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+from typer.exceptions import Abort
 
 from edgedock.cli import (
     admin,
@@ -126,5 +129,21 @@ def _tidy(command: Any) -> None:
 
 
 def main() -> None:
+    """`edgedock`: like click's standalone mode, except that a usage error is one line too."""
     completion.register_shells()
-    build()(prog_name="edgedock")
+    try:
+        code = build().main(prog_name="edgedock", standalone_mode=False)
+    except NoArgsIsHelpError as exc:  # a group run bare shows its help, as before
+        exc.show()
+        sys.exit(exc.exit_code)
+    except UsageError as exc:
+        where = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+        typer.echo(f"error: {exc.format_message()}{where}", err=True)
+        sys.exit(exc.exit_code)
+    except ClickException as exc:
+        typer.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except Abort:
+        typer.echo("error: aborted", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -15,6 +15,7 @@ from edgedock.cli.output import (
     CreatedOutputOption,
     OutputFormat,
     OutputOption,
+    cell,
     emit_created,
     emit_item,
     emit_list,
@@ -150,7 +151,7 @@ def show_release(release: ReleaseArgument, output: OutputOption = OutputFormat.t
                 ("id", item["id"]),
                 ("application", f"{item['application']} ({item['application_id']})"),
                 ("version", item["version"]),
-                ("created", f"{item['created_at']} by {item['created_by']}"),
+                ("created", f"{cell(item['created_at'])} by {item['created_by']}"),
             ]
         )
         typer.echo("\nContainers:")
