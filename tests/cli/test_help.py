@@ -104,3 +104,12 @@ def test_usage_errors_are_one_line_naming_the_help_to_read():
 def test_a_group_run_bare_shows_its_help():
     result = subprocess.run([EDGEDOCK, "devices"], capture_output=True, text=True)
     assert "reissue-token" in result.stdout + result.stderr
+
+
+def test_release_file_drops_every_key_the_server_computes():
+    """A shown release must stay a release file when the read model grows a field."""
+    from edgedock.cli.release_file import READ_ONLY_CONTAINER_KEYS
+    from edgedock.releases.schemas import ContainerCreate, ContainerRead
+
+    computed = set(ContainerRead.model_fields) - set(ContainerCreate.model_fields)
+    assert computed <= set(READ_ONLY_CONTAINER_KEYS)

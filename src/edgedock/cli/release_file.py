@@ -35,7 +35,7 @@ A release file is YAML or JSON (JSON is YAML too):
 
 # Keys of a shown release that the server computes: dropped so that a shown release can be
 # created again (the way to rotate credentials).
-READ_ONLY_CONTAINER_KEYS = ("id", "image_canonical", "registry", "image_credentials")
+READ_ONLY_CONTAINER_KEYS = ("id", "image_canonical", "registry", "image_credentials", "brokered")
 READ_ONLY_RELEASE_KEYS = ("id", "application", "application_id", "created_at", "created_by")
 
 
