@@ -13,7 +13,10 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
+import signal
 import sqlite3
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +44,7 @@ from tests.support.docker_engine import (
     running_docker_engine,
 )
 from tests.support.engine import EngineInfo, build_and_push_test_image, running_engine
-from tests.support.live_server import LiveServer, running_server
+from tests.support.live_server import EDGEDOCK, LiveServer, running_server
 from tests.support.registry import RegistryInfo, TokenAuth, free_port, running_registry
 
 pytestmark = pytest.mark.real_engine
@@ -328,3 +331,45 @@ def test_key_rotation_mid_run_tokens_before_and_after_verify_e2e(
 def _x5c(token: str) -> str:
     head = token.split(".")[0]
     return str(json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))["x5c"][0])
+
+
+def test_agent_process_leaves_no_pull_secret_or_token_e2e(
+    brokered: Brokered, podman: EngineInfo, images: dict[str, str], tmp_path: Path
+) -> None:
+    """`edgedock agent` as a process, logging at DEBUG: its folder, log and engine stay clean."""
+    clear_engine(podman)
+    release, device, deployment = _deployed(brokered, images["app"])
+    home = tmp_path / "device"
+    home.mkdir()
+    token_file = home / "token"
+    token_file.write_text(device["token"] + "\n")
+    token_file.chmod(0o600)
+    log_path = tmp_path / "agent.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EDGEDOCK_", "DOCKER_"))}
+    command = [
+        EDGEDOCK, "agent", "--server", brokered.live.url, "--token-file", str(token_file),
+        "--engine", podman.url, "--poll-wait", "2", "--log-level", "DEBUG",
+    ]  # fmt: skip
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=home, env=env, stdout=log, stderr=log)
+    try:
+        wait_for(lambda: brokered.operator.status_is(deployment, "running"), what="running")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    output = log_path.read_text()
+    assert "pulling" in output
+    assert PULL_SECRET_PREFIX not in output and TOKEN_PREFIX not in output
+    assert sorted(p.name for p in home.iterdir()) == ["token"]  # the agent wrote nothing
+    _assert_no_pull_secret_or_token(podman.log_path.parent, documents=engine_containers(podman))
+    clear_engine(podman)
+
+
+def test_server_log_holds_no_pull_secret_or_token_e2e(brokered: Brokered) -> None:
+    """Last, after every scenario above: the server's DEBUG log is clean too."""
+    log = brokered.live.log()
+    assert "/registry/v1/" in log and "registry-auth" in log
+    assert PULL_SECRET_PREFIX not in log and TOKEN_PREFIX not in log
