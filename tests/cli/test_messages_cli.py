@@ -101,7 +101,7 @@ def test_the_blocker_really_blocks_and_leaves_the_agent_alone_imports_blocked(
 ) -> None:
     """The two halves of the test above: the server's modules are gone, the agent's are not."""
     probe = subprocess.run(
-        [EDGEDOCK.replace("/edgedock", "/python"), "-c", "import fastapi"],
+        [str(Path(EDGEDOCK).with_name("python")), "-c", "import fastapi"],
         env=without_server_extra, cwd=tmp_path, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert probe.returncode == 1 and "No module named 'fastapi'" in probe.stderr
