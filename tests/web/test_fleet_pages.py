@@ -25,6 +25,7 @@ async def test_reissue_from_the_device_page_needs_the_box_ticked_and_shows_the_t
         assert ticked.status_code == 200
         token = re.search(r'id="device-token" value="([^"]+)"', ticked.text).group(1)
         assert token.startswith("edd_") and token != device["token"]
+        assert f"{token} | sudo install -m 600 /dev/stdin /etc/edgedock/" in ticked.text
         assert (await old.get("/device/v1/ping")).status_code == 401
     async with fleet.device_client(app, token) as new:
         assert (await new.get("/device/v1/ping")).status_code == 204

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -193,7 +194,8 @@ async def reissue_token(
     context = {
         "device": device_service.to_read(device),
         "token": token,
-        "token_file": agent_downloads.TOKEN_FILE,
+        "command": f"printf '%s\\n' {shlex.quote(token)} | "
+        f"sudo install -m 600 /dev/stdin {agent_downloads.TOKEN_FILE}",
     }
     return web.render(request, "devices/token.html", context, user=user, section=SECTION)
 
