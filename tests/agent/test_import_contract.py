@@ -33,7 +33,8 @@ ALLOWED_EDGEDOCK = {
     "edgedock.secret_forms",  # the forms of a secret to remove from messages (redact.py)
 }
 # What the CLI entry point of the agent may add: the CLI framework and its own output helpers.
-CLI_EXTRA = frozenset({"typer", "edgedock.cli", "edgedock.cli.output"})
+# yaml: `-o yaml` output (pyyaml is a base dependency, imported only when asked for).
+CLI_EXTRA = frozenset({"typer", "yaml", "edgedock.cli", "edgedock.cli.output"})
 SERVER_ONLY = [
     "fastapi",
     "starlette",

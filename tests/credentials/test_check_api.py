@@ -125,12 +125,12 @@ async def test_check_without_image_prefers_the_image_last_pulled(
         await audit_service.record(
             session,
             actor=Actor(tenant_id=tenant.id, name="device:gw-1"),
-            action="registry_auth.issued",
+            action="pull.succeeded",
             resource_type="device",
             resource_id=device_id,
             credentials_id=uuid.UUID(created["id"]),
             device_id=device_id,
-            summary="issued",
+            summary="pulled",
             details={"image": basic_registry.image},
         )
     body = (await api.post(f"{URL}/{created['id']}/check", json={})).json()

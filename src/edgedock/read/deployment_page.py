@@ -26,6 +26,7 @@ from edgedock.deployments.schemas import (
 from edgedock.pagination import Page
 from edgedock.read import deployments as deployment_reading
 from edgedock.releases.models import Release, ReleaseContainer
+from edgedock.text import truncate
 
 RUNNING_STATES = frozenset({"running", "restarting"})
 
@@ -89,7 +90,8 @@ def truth(read: DeploymentRead, engine: list[RunningRead]) -> tuple[str, str]:
     failed = next((c for c in read.containers if c.status == "error"), None)
     target = read.version
     if failed is not None:
-        said = f"{failed.name}: {failed.message or 'error'}"
+        # One line: the container's own message carries the whole text (up to its bound).
+        said = f"{failed.name}: {truncate(failed.message or 'error', SUMMARY_MESSAGE_CHARS)}"
         if old:
             return f"{', '.join(old)} still running; upgrade to {target} failed: {said}", "bad"
         if target in versions:
@@ -119,6 +121,10 @@ def problems(read: DeploymentRead) -> list[Problem]:
         for c in read.containers
         if c.status == "error"
     ]
+
+
+# The summary line quotes at most this much of a container's message; the full text is beside it.
+SUMMARY_MESSAGE_CHARS = 300
 
 
 async def read_page(
